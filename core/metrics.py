@@ -1,0 +1,90 @@
+"""Metrics: mode errors in Fourier space, accuracy, losses, norms, NTK spectrum.
+
+All functions take arrays (or pytrees of parameters) and return arrays; none loops over steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+
+def fft_mode_error(
+    target: Float[Array, " n"], prediction: Float[Array, " n"], modes: Any = None
+) -> Float[Array, " k"]:
+    """``e_k = |FFT_k(u - f)| / n`` on a 1-D grid (paper section 4.1); ``modes`` selects bins."""
+    error = jnp.abs(jnp.fft.fft(target - prediction)) / target.shape[0]
+    return error if modes is None else error[jnp.asarray(modes)]
+
+
+def fft_mode_error_2d(
+    target: Float[Array, "a b"], prediction: Float[Array, "a b"]
+) -> Float[Array, "a b"]:
+    """``|FFT2(u - f)| / (a b)`` on a 2-D grid; select modes with :func:`lowest_modes_2d`."""
+    return jnp.abs(jnp.fft.fft2(target - prediction)) / target.size
+
+
+def lowest_modes_2d(shape: tuple[int, int], count: int) -> tuple[Array, Array]:
+    """Index arrays of the ``count`` 2-D DFT bins of smallest ``|k|_2`` (ties: smaller ``kx``).
+
+    Frequencies are signed (``fftfreq``), so ``(0, 1)`` and ``(0, -1)`` are distinct bins.
+    """
+    kx = jnp.fft.fftfreq(shape[0]) * shape[0]
+    ky = jnp.fft.fftfreq(shape[1]) * shape[1]
+    grid_x, grid_y = jnp.meshgrid(kx, ky, indexing="ij")
+    radius = (grid_x**2 + grid_y**2).ravel()
+    # Lexicographic (radius, kx, ky) order; jnp.lexsort sorts by the last key first.
+    order = jnp.lexsort((grid_y.ravel(), grid_x.ravel(), radius))[:count]
+    return jnp.unravel_index(order, shape)
+
+
+def ray_fft_error(
+    residual_fn: Callable[[Array], Array],
+    direction: Float[Array, " d"],
+    *,
+    num_points: int = 100,
+    modes: Any = None,
+) -> Float[Array, " k"]:
+    """``|FFT_k(rho(c_j x))| / M`` along the ray ``{c x}``, ``c_j = j / (M - 1)`` (Fig. 6 right).
+
+    ``residual_fn`` maps a batch of inputs ``(M, d)`` to residuals ``(M,)`` (e.g. centred model
+    minus target). ``modes=None`` returns all bins; the paper's "largest frequency" is the Nyquist
+    bin ``M // 2``.
+    """
+    coefficients = jnp.linspace(0.0, 1.0, num_points, dtype=direction.dtype)
+    residual = residual_fn(coefficients[:, None] * direction[None, :])
+    error = jnp.abs(jnp.fft.fft(residual)) / num_points
+    return error if modes is None else error[jnp.asarray(modes)]
+
+
+def mean_squared_error(prediction: Array, target: Array) -> Array:
+    return jnp.mean((prediction - target) ** 2)
+
+
+def accuracy(outputs: Float[Array, "n c"], labels: Array) -> Array:
+    """Fraction of rows whose argmax equals the label (integer labels, or one-hot rows)."""
+    if labels.ndim == outputs.ndim:
+        labels = jnp.argmax(labels, axis=-1)
+    return jnp.mean(jnp.argmax(outputs, axis=-1) == labels)
+
+
+def weight_norm(params: Any) -> Array:
+    """``sqrt(sum ||p||^2)`` over every array in the pytree (Omnigrok's total weight norm)."""
+    leaves = [leaf for leaf in jax.tree.leaves(params) if hasattr(leaf, "dtype")]
+    return jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in leaves))
+
+
+def relative_distance(current: Any, reference: Any) -> Array:
+    """``||a - b|| / ||b||`` over pytrees: how far training moved (``||theta - theta_0||/||theta_0||``)
+    or how much the kernel changed (``||K_t - K_0||_F / ||K_0||_F``)."""
+    difference = jax.tree.map(lambda a, b: a - b, current, reference)
+    return weight_norm(difference) / weight_norm(reference)
+
+
+def ntk_spectrum(gram: Float[Array, "m m"]) -> Float[Array, " m"]:
+    """Eigenvalues of the (symmetric PSD) Gram / empirical NTK, descending."""
+    return jnp.linalg.eigvalsh(gram)[::-1]

@@ -1,0 +1,52 @@
+"""Thread defaults for BLAS on small CPU machines.
+
+JAX's CPU Cholesky, eigh and SVD call LAPACK from the OpenBLAS that ships with scipy. OpenBLAS
+starts one thread per core; XLA's own thread pool is busy on the same cores, and the two fight.
+Measured on the 2-core development machine (README, "Performance"): an LM step on the MNIST MLP
+(structured Gram + Cholesky of a 2000 x 2000 matrix) and its eigh variant ran faster with one BLAS
+thread. So pgdlab asks for ``OPENBLAS_NUM_THREADS=1`` unless the user already chose a value.
+
+Two mechanisms, because the environment variable only works before OpenBLAS is loaded:
+
+* before numpy/scipy are imported, set the variable (``os.environ.setdefault``);
+* if they were imported first, cap the already-loaded OpenBLAS pools with ``threadpoolctl``.
+
+A value the user set in the environment is never overridden.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+#: environment variables this module may set, and their defaults.
+THREAD_DEFAULTS: dict[str, str] = {"OPENBLAS_NUM_THREADS": "1"}
+
+#: what :func:`apply_thread_defaults` decided, for ``env.json`` and ``runner --version``.
+applied: dict[str, str] = {}
+
+
+def apply_thread_defaults() -> dict[str, str]:
+    """Apply :data:`THREAD_DEFAULTS` without overriding user settings; return what was decided.
+
+    The result maps each variable to ``"<value> (default)"`` or ``"<value> (user)"``; when OpenBLAS
+    was already loaded, ``"blas_runtime_limit"`` says how many threads threadpoolctl allowed.
+    """
+    blas_loaded = any(name in sys.modules for name in ("numpy", "scipy"))
+    for name, value in THREAD_DEFAULTS.items():
+        if name in os.environ:
+            applied[name] = f"{os.environ[name]} (user)"
+        else:
+            os.environ[name] = value
+            applied[name] = f"{value} (default)"
+    user_chose = "(user)" in applied.get("OPENBLAS_NUM_THREADS", "")
+    if blas_loaded and not user_chose:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - threadpoolctl is a declared dependency
+            return dict(applied)
+        # A process-wide cap, kept for the life of the process (the returned object is not used as
+        # a context manager on purpose).
+        threadpool_limits(limits=int(THREAD_DEFAULTS["OPENBLAS_NUM_THREADS"]), user_api="blas")
+        applied["blas_runtime_limit"] = THREAD_DEFAULTS["OPENBLAS_NUM_THREADS"]
+    return dict(applied)

@@ -1,0 +1,341 @@
+"""Training loops: ``lax.scan`` over chunks of steps between evaluations, compiled once per shape.
+
+One step (inside the scan, never a Python loop per step)::
+
+    batch            = sampler.batch(data, step)
+    value, grad      = value_and_grad(objective.loss)(params, batch)
+    updates, state   = optimizer.update(grad, state, params, value=value, grad=grad,
+                                        **objective.extra_args(params, batch))
+    params           = params + updates
+    record[step]     = {"loss": value, **collect_info(state)}
+
+Between chunks of ``eval_every`` steps the host calls ``evaluate(objective, params)`` (jitted) and
+checks for divergence: a non-finite loss stops a single run at the end of its chunk; a batched run
+records the first non-finite step of each member and stops when all have diverged.
+
+:func:`train_batched` runs ``R`` independent runs of one shape (seeds, scales, damping values) as
+one vmapped program: parameters, the objective's arrays (e.g. a frozen reference model), the
+sampler keys and the hyperparameters carry a leading run axis. With several XLA devices (e.g.
+``XLA_FLAGS=--xla_force_host_platform_device_count=2`` on a 2-core CPU) the run axis is sharded
+across them. ``benchmarks/training.py`` measures when this pays off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jaxtyping import Array
+
+from core.objectives import Objective
+from core.optim.info import collect_info
+
+OptimizerLike = optax.GradientTransformation | Callable[[Any], optax.GradientTransformation]
+Evaluate = Callable[[Objective, Any, Any], dict[str, Array]]
+
+
+class TrainState(eqx.Module):
+    params: Any
+    opt_state: Any
+    step: Array
+
+
+class BatchSampler(eqx.Module):
+    """Full batch, or shuffled mini-batches without replacement.
+
+    Mini-batches: epoch ``e`` uses ``permutation(fold_in(key, e), n)``; batch ``b`` of the epoch is
+    entries ``[b B, (b + 1) B)`` of it; a last partial batch is dropped so shapes stay fixed.
+    """
+
+    num_examples: int = eqx.field(static=True)
+    batch_size: int = eqx.field(static=True)
+    key: Array | None
+
+    @classmethod
+    def full_batch(cls, num_examples: int) -> BatchSampler:
+        return cls(num_examples, num_examples, None)
+
+    @classmethod
+    def shuffled(cls, num_examples: int, batch_size: int, key: Array) -> BatchSampler:
+        if not 0 < batch_size <= num_examples:
+            raise ValueError(f"batch_size must be in [1, {num_examples}], got {batch_size}")
+        if batch_size == num_examples:
+            return cls.full_batch(num_examples)
+        return cls(num_examples, batch_size, key)
+
+    def batch(self, data: Any, step: Array) -> Any:
+        if self.key is None:
+            return data
+        per_epoch = self.num_examples // self.batch_size
+        epoch, position = step // per_epoch, step % per_epoch
+        order = jax.random.permutation(jax.random.fold_in(self.key, epoch), self.num_examples)
+        indices = jax.lax.dynamic_slice(order, (position * self.batch_size,), (self.batch_size,))
+        return jax.tree.map(lambda a: a[indices], data)
+
+
+def _optimizer_for(optimizer: OptimizerLike, hparams: Any) -> optax.GradientTransformation:
+    if isinstance(optimizer, optax.GradientTransformation):
+        return optimizer
+    return optimizer(hparams)
+
+
+def _train_step(
+    state: TrainState,
+    objective: Objective,
+    data: Any,
+    hparams: Any,
+    sampler: BatchSampler,
+    optimizer: OptimizerLike,
+) -> tuple[TrainState, dict[str, Array]]:
+    tx = optax.with_extra_args_support(_optimizer_for(optimizer, hparams))
+    batch = sampler.batch(data, state.step)
+    value, grad = jax.value_and_grad(objective.loss)(state.params, batch)
+    extra = objective.extra_args(state.params, batch)
+    updates, opt_state = tx.update(
+        grad, state.opt_state, state.params, value=value, grad=grad, **extra
+    )
+    params = optax.apply_updates(state.params, updates)
+    record = {"loss": value, **collect_info(opt_state)}
+    return TrainState(params, opt_state, state.step + 1), record
+
+
+def _chunk(state, objective, data, hparams, sampler, optimizer, num_steps):
+    def body(carry, _):
+        return _train_step(carry, objective, data, hparams, sampler, optimizer)
+
+    return jax.lax.scan(body, state, None, length=num_steps)
+
+
+@eqx.filter_jit
+def _run_chunk(state, objective, data, hparams, sampler, optimizer, num_steps):
+    return _chunk(state, objective, data, hparams, sampler, optimizer, num_steps)
+
+
+@eqx.filter_jit
+def _run_chunk_batched(states, objectives, data, hparams, samplers, optimizer, num_steps):
+    def one(state, objective, run_hparams, sampler):
+        return _chunk(state, objective, data, run_hparams, sampler, optimizer, num_steps)
+
+    return eqx.filter_vmap(one)(states, objectives, hparams, samplers)
+
+
+@eqx.filter_jit
+def _evaluate(evaluate, objective, params, eval_data):
+    return evaluate(objective, params, eval_data)
+
+
+@eqx.filter_jit
+def _evaluate_batched(evaluate, objectives, params, eval_data):
+    return eqx.filter_vmap(lambda o, p: evaluate(o, p, eval_data))(objectives, params)
+
+
+@eqx.filter_jit
+def _init_opt_state(optimizer, hparams, params):
+    return _optimizer_for(optimizer, hparams).init(params)
+
+
+@eqx.filter_jit
+def _init_opt_state_batched(optimizer, hparams, params):
+    return eqx.filter_vmap(lambda h, p: _optimizer_for(optimizer, h).init(p))(hparams, params)
+
+
+@dataclass
+class TrainResult:
+    """Everything a run produced, as host numpy arrays.
+
+    ``records[name]`` has one entry per step (``(steps,)``; ``(runs, steps)`` when batched);
+    ``evaluations[name]`` one per evaluation at ``eval_steps`` (step 0 included).
+    ``diverged_at`` is the first step whose loss was not finite, or -1 (per run when batched).
+    """
+
+    params: Any
+    opt_state: Any
+    records: dict[str, np.ndarray]
+    eval_steps: np.ndarray
+    evaluations: dict[str, np.ndarray]
+    diverged_at: np.ndarray
+    steps_done: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _chunk_sizes(steps: int, eval_every: int | None) -> list[int]:
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    size = steps if not eval_every else min(eval_every, steps)
+    sizes = [size] * (steps // size) if size else []
+    if size and steps % size:
+        sizes.append(steps % size)
+    return sizes
+
+
+def _first_nonfinite(loss: np.ndarray, offset: int) -> np.ndarray:
+    """First index along the last axis where ``loss`` is not finite, plus offset; -1 if none."""
+    bad = ~np.isfinite(loss)
+    first = np.where(bad.any(axis=-1), bad.argmax(axis=-1) + offset, -1)
+    return np.asarray(first)
+
+
+def _stack_host(parts: list[dict[str, Any]], axis: int) -> dict[str, np.ndarray]:
+    if not parts:
+        return {}
+    return {name: np.concatenate([np.asarray(p[name]) for p in parts], axis=axis) for name in parts[0]}
+
+
+def _loop(
+    run_chunk: Callable[[TrainState, int], tuple[TrainState, dict[str, Array]]],
+    run_eval: Callable[[Any], dict[str, Array]] | None,
+    state: TrainState,
+    steps: int,
+    eval_every: int | None,
+    batched: bool,
+) -> tuple[TrainState, dict, list[int], dict, np.ndarray, int, dict[str, float]]:
+    axis = 1 if batched else 0
+    record_parts: list[dict[str, Any]] = []
+    eval_parts: list[dict[str, Any]] = []
+    eval_steps: list[int] = []
+    diverged_at: np.ndarray | None = None
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+
+    def evaluate_now(step: int) -> None:
+        if run_eval is not None:
+            values = jax.device_get(run_eval(state.params))
+            eval_parts.append({k: np.expand_dims(np.asarray(v), axis) for k, v in values.items()})
+            eval_steps.append(step)
+
+    evaluate_now(0)
+    done = 0
+    for index, size in enumerate(_chunk_sizes(steps, eval_every)):
+        chunk_start = time.perf_counter()
+        state, records = run_chunk(state, size)
+        records = jax.device_get(records)
+        if index == 0:
+            timings["first_chunk_s"] = time.perf_counter() - chunk_start  # includes compilation
+        record_parts.append(records)
+        first_bad = _first_nonfinite(np.asarray(records["loss"]), done)
+        diverged_at = first_bad if diverged_at is None else np.where(diverged_at >= 0, diverged_at, first_bad)
+        done += size
+        evaluate_now(done)
+        if np.all(diverged_at >= 0):
+            break
+    timings["total_s"] = time.perf_counter() - start
+    if diverged_at is None:
+        diverged_at = np.full(state.step.shape, -1)
+    return (
+        state,
+        _stack_host(record_parts, axis),
+        eval_steps,
+        _stack_host(eval_parts, axis),
+        np.asarray(diverged_at),
+        done,
+        timings,
+    )
+
+
+def train(
+    objective: Objective,
+    optimizer: OptimizerLike,
+    params: Any,
+    data: Any,
+    *,
+    steps: int,
+    eval_every: int | None = None,
+    evaluate: Evaluate | None = None,
+    eval_data: Any = None,
+    sampler: BatchSampler | None = None,
+    hparams: Any = None,
+) -> TrainResult:
+    """Train one run for ``steps`` steps, evaluating every ``eval_every`` steps (and at step 0).
+
+    ``evaluate(objective, params, eval_data) -> {name: scalar}`` is jitted; pass held-out data as
+    ``eval_data`` (an argument, not a closure, so it is not baked into the program as a constant).
+
+    ``optimizer`` is an optax transformation or a factory ``hparams -> transformation`` (pass the
+    same factory object and array ``hparams`` to reuse one compilation across runs).
+    ``data`` is any pytree whose leaves share a leading example axis, ``(inputs, targets)`` for the
+    objectives in :mod:`core.objectives`.
+    """
+    sampler = sampler or BatchSampler.full_batch(jax.tree.leaves(data)[0].shape[0])
+    state = TrainState(params, _init_opt_state(optimizer, hparams, params), jnp.zeros((), jnp.int32))
+    run_eval = None if evaluate is None else (lambda p: _evaluate(evaluate, objective, p, eval_data))
+    state, records, eval_steps, evaluations, diverged_at, done, timings = _loop(
+        lambda s, n: _run_chunk(s, objective, data, hparams, sampler, optimizer, n),
+        run_eval,
+        state,
+        steps,
+        eval_every,
+        batched=False,
+    )
+    return TrainResult(
+        state.params, state.opt_state, records, np.asarray(eval_steps), evaluations,
+        diverged_at, done, timings,
+    )
+
+
+def shard_runs(tree: Any, devices: Sequence[jax.Device] | None = None) -> Any:
+    """Place the leading (run) axis of every array in ``tree`` across ``devices``.
+
+    Arrays whose leading size is not a multiple of the device count stay where they are.
+    """
+    devices = list(devices or jax.devices())
+    if len(devices) < 2:
+        return tree
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("runs",))
+    sharded = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs"))
+
+    def place(leaf: Any) -> Any:
+        if eqx.is_array(leaf) and leaf.ndim > 0 and leaf.shape[0] % len(devices) == 0:
+            return jax.device_put(leaf, sharded)
+        return leaf
+
+    return jax.tree.map(place, tree)
+
+
+def train_batched(
+    objectives: Objective,
+    optimizer: OptimizerLike,
+    params: Any,
+    data: Any,
+    *,
+    steps: int,
+    eval_every: int | None = None,
+    evaluate: Evaluate | None = None,
+    eval_data: Any = None,
+    samplers: BatchSampler | None = None,
+    hparams: Any = None,
+    devices: Sequence[jax.Device] | None = None,
+) -> TrainResult:
+    """Train ``R`` runs of one shape as one vmapped program.
+
+    ``params``, the arrays of ``objectives`` and ``samplers`` (if given) and ``hparams`` carry a
+    leading axis of size ``R`` (build them with ``eqx.filter_vmap`` over keys); ``data`` is shared.
+    ``devices`` (default: all) shard the run axis when there are several.
+    """
+    samplers = samplers or BatchSampler.full_batch(jax.tree.leaves(data)[0].shape[0])
+    params, objectives, samplers, hparams = shard_runs((params, objectives, samplers, hparams), devices)
+    opt_state = _init_opt_state_batched(optimizer, hparams, params)
+    state = TrainState(params, opt_state, jnp.zeros((runs,), jnp.int32))
+    run_eval = (
+        None
+        if evaluate is None
+        else (lambda p: _evaluate_batched(evaluate, objectives, p, eval_data))
+    )
+    state, records, eval_steps, evaluations, diverged_at, done, timings = _loop(
+        lambda s, n: _run_chunk_batched(s, objectives, data, hparams, samplers, optimizer, n),
+        run_eval,
+        state,
+        steps,
+        eval_every,
+        batched=True,
+    )
+    return TrainResult(
+        state.params, state.opt_state, records, np.asarray(eval_steps), evaluations,
+        diverged_at, done, timings,
+    )
