@@ -28,7 +28,7 @@ def fft_mode_error_2d(
     return jnp.abs(jnp.fft.fft2(target - prediction)) / target.size
 
 
-def lowest_modes_2d(shape: tuple[int, int], count: int) -> tuple[Array, Array]:
+def lowest_modes_2d(shape: tuple[int, int], count: int) -> tuple[Array, ...]:
     """Index arrays of the ``count`` 2-D DFT bins of smallest ``|k|_2`` (ties: smaller ``kx``).
 
     Frequencies are signed (``fftfreq``), so ``(0, 1)`` and ``(0, -1)`` are distinct bins.
@@ -79,7 +79,8 @@ def weight_norm(params: Any) -> Array:
 
 
 def relative_distance(current: Any, reference: Any) -> Array:
-    """``||a - b|| / ||b||`` over pytrees: how far training moved (``||theta - theta_0||/||theta_0||``)
+    """``||a - b|| / ||b||`` over pytrees: how far training moved
+    (``||theta - theta_0|| / ||theta_0||``)
     or how much the kernel changed (``||K_t - K_0||_F / ||K_0||_F``)."""
     difference = jax.tree.map(lambda a, b: a - b, current, reference)
     return weight_norm(difference) / weight_norm(reference)

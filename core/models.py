@@ -25,7 +25,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 Activation = Literal["tanh", "relu", "quadratic"]
-Initializer = Literal["glorot_normal", "glorot_uniform", "kaiming_uniform", "torch_default", "normal"]
+Initializer = Literal[
+    "glorot_normal", "glorot_uniform", "kaiming_uniform", "torch_default", "normal"
+]
 BiasInit = Literal["zeros", "uniform_fan_in", "normal"]
 Parametrisation = Literal["standard", "ntk"]
 AlphaScope = Literal["weights", "all"]
@@ -237,12 +239,12 @@ class CenteredModel(eqx.Module):
     the tangent kernel is ``alpha^2`` times that of ``f``.
     """
 
-    model: eqx.Module
+    model: Callable[[Array], Array]
     reference: Frozen
     alpha: float = eqx.field(static=True)
 
     @classmethod
-    def around(cls, model: eqx.Module, alpha: float) -> CenteredModel:
+    def around(cls, model: Callable[[Array], Array], alpha: float) -> CenteredModel:
         """Centre ``model`` at its current parameters."""
         return cls(model=model, reference=Frozen(model), alpha=float(alpha))
 
@@ -250,7 +252,7 @@ class CenteredModel(eqx.Module):
         return self.alpha * (self.model(x) - self.reference.get()(x))
 
     def dense_layer_factors(self, xs: Array) -> tuple[Array, tuple[DenseFactors, ...]]:
-        """Factors of the centred model; only ``model`` is trainable, so gradients scale by alpha."""
+        """Factors of the centred model: only ``model`` is trainable; gradients scale by alpha."""
         outputs, factors = self.model.dense_layer_factors(xs)  # type: ignore[attr-defined]
         reference_outputs = jax.vmap(self.reference.get())(xs)
         scaled = tuple(

@@ -109,9 +109,7 @@ class SoftmaxCrossEntropy(Objective):
     def loss(self, params: Any, batch: Batch) -> Array:
         inputs, labels = batch
         logits = self.logits(params, inputs)
-        return jnp.mean(
-            optax.softmax_cross_entropy_with_integer_labels(logits, labels.reshape(-1))
-        )
+        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels.reshape(-1)))
 
     def extra_args(self, params: Any, batch: Batch) -> dict[str, Any]:
         args = super().extra_args(params, batch)

@@ -19,7 +19,7 @@ class RegressionData(NamedTuple):
 
 def regression_1d_target(x: Array) -> Array:
     """``u(x) = (1/3) sum_{k=1..3} k sin((2k+1) pi x - k)`` (paper section 4.1)."""
-    return sum(k * jnp.sin((2 * k + 1) * jnp.pi * x - k) for k in (1, 2, 3)) / 3.0
+    return jnp.asarray(sum(k * jnp.sin((2 * k + 1) * jnp.pi * x - k) for k in (1, 2, 3)) / 3.0)
 
 
 def regression_1d(num_points: int = 100, dtype=None) -> RegressionData:
@@ -38,7 +38,7 @@ def regression_2d_target(x: Array, y: Array) -> Array:
 
 
 def regression_2d(points_per_side: int = 40, dtype=None) -> RegressionData:
-    """A ``points_per_side^2`` uniform grid (40 x 40 = the paper's 1 600 points), rows in C order."""
+    """A ``points_per_side^2`` uniform grid (40 x 40: the paper's 1 600 points), C-order rows."""
     axis = jnp.linspace(0.0, 1.0, points_per_side, dtype=dtype)
     gx, gy = jnp.meshgrid(axis, axis, indexing="ij")
     inputs = jnp.stack([gx.ravel(), gy.ravel()], axis=1)

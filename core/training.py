@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import equinox as eqx
 import jax
@@ -37,7 +37,9 @@ from jaxtyping import Array
 from core.objectives import Objective
 from core.optim.info import collect_info
 
-OptimizerLike = optax.GradientTransformation | Callable[[Any], optax.GradientTransformation]
+OptimizerLike: TypeAlias = (
+    optax.GradientTransformation | Callable[[Any], optax.GradientTransformation]
+)
 Evaluate = Callable[[Objective, Any, Any], dict[str, Array]]
 
 
@@ -185,7 +187,9 @@ def _first_nonfinite(loss: np.ndarray, offset: int) -> np.ndarray:
 def _stack_host(parts: list[dict[str, Any]], axis: int) -> dict[str, np.ndarray]:
     if not parts:
         return {}
-    return {name: np.concatenate([np.asarray(p[name]) for p in parts], axis=axis) for name in parts[0]}
+    return {
+        name: np.concatenate([np.asarray(p[name]) for p in parts], axis=axis) for name in parts[0]
+    }
 
 
 def _loop(
@@ -220,7 +224,9 @@ def _loop(
             timings["first_chunk_s"] = time.perf_counter() - chunk_start  # includes compilation
         record_parts.append(records)
         first_bad = _first_nonfinite(np.asarray(records["loss"]), done)
-        diverged_at = first_bad if diverged_at is None else np.where(diverged_at >= 0, diverged_at, first_bad)
+        diverged_at = (
+            first_bad if diverged_at is None else np.where(diverged_at >= 0, diverged_at, first_bad)
+        )
         done += size
         evaluate_now(done)
         if np.all(diverged_at >= 0):
@@ -262,9 +268,14 @@ def train(
     ``data`` is any pytree whose leaves share a leading example axis, ``(inputs, targets)`` for the
     objectives in :mod:`core.objectives`.
     """
-    sampler = sampler or BatchSampler.full_batch(jax.tree.leaves(data)[0].shape[0])
-    state = TrainState(params, _init_opt_state(optimizer, hparams, params), jnp.zeros((), jnp.int32))
-    run_eval = None if evaluate is None else (lambda p: _evaluate(evaluate, objective, p, eval_data))
+    if sampler is None:
+        sampler = BatchSampler.full_batch(jax.tree.leaves(data)[0].shape[0])
+    state = TrainState(
+        params, _init_opt_state(optimizer, hparams, params), jnp.zeros((), jnp.int32)
+    )
+    run_eval = (
+        None if evaluate is None else (lambda p: _evaluate(evaluate, objective, p, eval_data))
+    )
     state, records, eval_steps, evaluations, diverged_at, done, timings = _loop(
         lambda s, n: _run_chunk(s, objective, data, hparams, sampler, optimizer, n),
         run_eval,
@@ -274,8 +285,14 @@ def train(
         batched=False,
     )
     return TrainResult(
-        state.params, state.opt_state, records, np.asarray(eval_steps), evaluations,
-        diverged_at, done, timings,
+        state.params,
+        state.opt_state,
+        records,
+        np.asarray(eval_steps),
+        evaluations,
+        diverged_at,
+        done,
+        timings,
     )
 
 
@@ -318,8 +335,12 @@ def train_batched(
     leading axis of size ``R`` (build them with ``eqx.filter_vmap`` over keys); ``data`` is shared.
     ``devices`` (default: all) shard the run axis when there are several.
     """
-    samplers = samplers or BatchSampler.full_batch(jax.tree.leaves(data)[0].shape[0])
-    params, objectives, samplers, hparams = shard_runs((params, objectives, samplers, hparams), devices)
+    runs = jax.tree.leaves(params)[0].shape[0]
+    if samplers is None:
+        samplers = BatchSampler.full_batch(jax.tree.leaves(data)[0].shape[0])
+    params, objectives, samplers, hparams = shard_runs(
+        (params, objectives, samplers, hparams), devices
+    )
     opt_state = _init_opt_state_batched(optimizer, hparams, params)
     state = TrainState(params, opt_state, jnp.zeros((runs,), jnp.int32))
     run_eval = (
@@ -336,6 +357,12 @@ def train_batched(
         batched=True,
     )
     return TrainResult(
-        state.params, state.opt_state, records, np.asarray(eval_steps), evaluations,
-        diverged_at, done, timings,
+        state.params,
+        state.opt_state,
+        records,
+        np.asarray(eval_steps),
+        evaluations,
+        diverged_at,
+        done,
+        timings,
     )

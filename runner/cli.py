@@ -36,12 +36,10 @@ def _version_text() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="runner",
-        description="Run experiment specs for preconditioned gradient descent and judge their claims.",
+        description="Run experiment specs for preconditioned gradient descent; judge claims.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
-
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:

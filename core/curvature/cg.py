@@ -10,6 +10,7 @@ Stopping rule: ``||b - A x_k|| <= tol`` (``tol_kind="absolute"``) or ``<= tol * 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
@@ -29,7 +30,8 @@ class CGResult(NamedTuple):
 
 
 def _vdot(a: PyTree, b: PyTree) -> Array:
-    return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
+    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    return functools.reduce(jnp.add, (jnp.vdot(x, y) for x, y in pairs))
 
 
 def _axpy(alpha: Array, x: PyTree, y: PyTree) -> PyTree:

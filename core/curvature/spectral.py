@@ -34,9 +34,7 @@ def damped_solve_cholesky(
     return jsl.cho_solve(factor, rhs)
 
 
-def cutoff_threshold(
-    eigenvalues: Float[Array, " m"], eps: float | Array, cutoff: Cutoff
-) -> Array:
+def cutoff_threshold(eigenvalues: Float[Array, " m"], eps: float | Array, cutoff: Cutoff) -> Array:
     """The eigenvalue below which the GN pseudo-inverse discards a mode.
 
     ``absolute``: ``eps`` itself; ``relative``: ``eps * lambda_max``. Eigenvalues are those of

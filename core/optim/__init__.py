@@ -85,7 +85,7 @@ def generalized_gauss_newton(
     armijo_tau: float = 0.5,
     max_halvings: int = 10,
 ) -> optax.GradientTransformationExtraArgs:
-    """GGN direction ``(mu I + J^T H J)^{-1} g`` by CG, step by Armijo backtracking (paper App. B)."""
+    """GGN direction ``(mu I + J^T H J)^{-1} g`` by CG, Armijo backtracking step (App. B)."""
     return optax.chain(
         scale_by_generalized_gauss_newton(
             damping, cg_max_iterations=cg_max_iterations, cg_tol=cg_tol, cg_tol_kind=cg_tol_kind

@@ -1,6 +1,7 @@
 """Gauss-Newton direction with a pseudo-inverse cut-off (Lemma 3.3).
 
-    d = (J^T J)^+_eps J^T r = J^T U diag(1[lambda > t] / lambda) U^T r,   K = J J^T = U diag(lambda) U^T
+    d = (J^T J)^+_eps J^T r = J^T U diag(1[lambda > t] / lambda) U^T r,
+    K = J J^T = U diag(lambda) U^T
 
 where ``t = eps`` (``cutoff="absolute"``) or ``t = eps * lambda_max`` (``"relative"``), and
 ``lambda`` are eigenvalues of ``K`` (squared singular values of ``J``; note that

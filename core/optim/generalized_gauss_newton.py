@@ -37,7 +37,7 @@ class GeneralizedGaussNewtonInfo(OptimizerInfo):
 
 
 class GeneralizedGaussNewtonState(NamedTuple):
-    count: Array
+    step: Array
     info: GeneralizedGaussNewtonInfo
 
 
@@ -97,10 +97,12 @@ def scale_by_generalized_gauss_newton(
     ) -> tuple[Any, GeneralizedGaussNewtonState]:
         del extra_args
         if params is None or logits_fn is None:
-            raise ValueError("generalized_gauss_newton needs params and the logits_fn extra argument")
+            raise ValueError(
+                "generalized_gauss_newton needs params and the logits_fn extra argument"
+            )
         _, curvature = ggn_matvec(logits_fn, params)
         dtype = jax.tree.leaves(updates)[0].dtype
-        mu = jnp.asarray(damping_at(state.count), dtype)
+        mu = jnp.asarray(damping_at(state.step), dtype)
         result = conjugate_gradient(
             lambda v: jax.tree.map(lambda gv, vi: gv + mu * vi, curvature(v), v),
             updates,
@@ -114,6 +116,6 @@ def scale_by_generalized_gauss_newton(
             cg_iterations=result.iterations,
             cg_residual=result.residual_norm / jnp.maximum(grad_norm, jnp.finfo(dtype).tiny),
         )
-        return result.solution, GeneralizedGaussNewtonState(state.count + 1, info)
+        return result.solution, GeneralizedGaussNewtonState(state.step + 1, info)
 
     return optax.GradientTransformationExtraArgs(init, update)

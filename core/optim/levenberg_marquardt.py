@@ -4,16 +4,16 @@ For residuals ``r(theta) in R^m`` with Jacobian ``J`` (``m x p``) the LM directi
 
     d = (mu I_p + J^T J)^{-1} J^T r = J^T (mu I_m + J J^T)^{-1} r          (push-through, SMW eq. 6)
 
-and the step is ``theta <- theta - eta d`` (chain with :func:`core.optim.search.fixed_step` or a line
-search). The ``m x m`` system is solved by
+and the step is ``theta <- theta - eta d`` (chain with :func:`core.optim.search.fixed_step` or
+a line search). The ``m x m`` system is solved by
 
 * ``cholesky``: Cholesky of ``mu I + K`` (``K`` from :func:`core.curvature.build_gram`);
 * ``eigh``: eigendecomposition of ``K`` (reusable across damping values, gives the spectrum);
 * ``cg``: matrix-free conjugate gradient with ``u -> mu u + J (J^T u)`` (one jvp + one vjp per
   iteration), for models whose ``K`` is too costly to build.
 
-Convention (EXPERIMENTS.md section 0.2): ``mu`` is compared with the eigenvalues of ``J J^T`` for the
-residual function *you pass*. :mod:`core.objectives` builds residuals scaled so that
+Convention (EXPERIMENTS.md section 0.2): ``mu`` is compared with the eigenvalues of ``J J^T`` for
+the residual function *you pass*. :mod:`core.objectives` builds residuals scaled so that
 ``0.5 ||r||^2`` is the training loss (``convention="loss"``, ``r = sqrt(2/m) (f - y)`` for mean MSE)
 or unscaled (``convention="raw"``, ``r = f - y``); the spec records which one.
 """
@@ -55,7 +55,7 @@ class LevenbergMarquardtInfo(OptimizerInfo):
 
 
 class LevenbergMarquardtState(NamedTuple):
-    count: Array
+    step: Array
     info: LevenbergMarquardtInfo
 
 
@@ -103,7 +103,7 @@ def scale_by_levenberg_marquardt(
             raise ValueError("levenberg_marquardt needs params and the residual_fn extra argument")
         op = JacobianOperator(residual_fn, params)
         residual = op.residual
-        mu = jnp.asarray(damping_at(state.count), residual.dtype)
+        mu = jnp.asarray(damping_at(state.step), residual.dtype)
         iterations = jnp.zeros((), jnp.int32)
         relative_residual = jnp.zeros((), residual.dtype)
         if solver == "cg":
@@ -132,7 +132,6 @@ def scale_by_levenberg_marquardt(
             cg_residual=relative_residual,
             residual_norm=jnp.linalg.norm(residual),
         )
-        return direction, LevenbergMarquardtState(state.count + 1, info)
+        return direction, LevenbergMarquardtState(state.step + 1, info)
 
     return optax.GradientTransformationExtraArgs(init, update)
-

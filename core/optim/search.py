@@ -12,6 +12,7 @@ the linearisation is good (the lazy regime, for LM / GN).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
@@ -39,12 +40,13 @@ class SearchInfo(OptimizerInfo):
 
 
 class SearchState(NamedTuple):
-    count: Array
+    step: Array
     info: SearchInfo
 
 
 def _tree_vdot(a: Any, b: Any) -> Array:
-    return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
+    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    return functools.reduce(jnp.add, (jnp.vdot(x, y) for x, y in pairs))
 
 
 def _shifted(params: Any, direction: Any, step: Array) -> Any:
@@ -80,7 +82,7 @@ def fixed_step(
     ) -> tuple[Any, SearchState]:
         del extra_args
         dtype = jax.tree.leaves(updates)[0].dtype
-        step = jnp.asarray(rate_at(state.count), dtype)
+        step = jnp.asarray(rate_at(state.step), dtype)
         nan = jnp.full((), jnp.nan, dtype)
         predicted = actual = nan
         if track_decrease and grad is not None:
@@ -94,7 +96,7 @@ def fixed_step(
             predicted_decrease=predicted,
             actual_decrease=actual,
         )
-        return jax.tree.map(lambda d: -step * d, updates), SearchState(state.count + 1, info)
+        return jax.tree.map(lambda d: -step * d, updates), SearchState(state.step + 1, info)
 
     return optax.GradientTransformationExtraArgs(_init_state, update)
 
@@ -140,7 +142,9 @@ def armijo_backtracking(
     ) -> tuple[Any, SearchState]:
         del extra_args
         if params is None or value is None or grad is None or value_fn is None:
-            raise ValueError("armijo_backtracking needs params and value, grad, value_fn extra args")
+            raise ValueError(
+                "armijo_backtracking needs params and value, grad, value_fn extra args"
+            )
         dtype = jax.tree.leaves(updates)[0].dtype
         slope = _tree_vdot(grad, updates)
         initial = jnp.asarray(initial_step, dtype)
@@ -174,6 +178,6 @@ def armijo_backtracking(
             predicted_decrease=step * slope,
             actual_decrease=value - trial,
         )
-        return jax.tree.map(lambda d: -step * d, updates), SearchState(state.count + 1, info)
+        return jax.tree.map(lambda d: -step * d, updates), SearchState(state.step + 1, info)
 
     return optax.GradientTransformationExtraArgs(_init_state, update)

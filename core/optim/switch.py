@@ -25,7 +25,7 @@ class SwitchInfo(OptimizerInfo):
 
 
 class SwitchState(NamedTuple):
-    count: Array
+    step: Array
     first: Any
     second: Any
     info: SwitchInfo
@@ -46,7 +46,7 @@ def switch_at(
 
     def init(params: Any) -> SwitchState:
         return SwitchState(
-            count=jnp.zeros((), jnp.int32),
+            step=jnp.zeros((), jnp.int32),
             first=first.init(params),
             second=second.init(params),
             info=SwitchInfo(jnp.zeros((), jnp.int32)),
@@ -61,16 +61,16 @@ def switch_at(
 
         def run_second(_):
             fresh = jax.lax.cond(
-                state.count == switch_step,
+                state.step == switch_step,
                 lambda: second.init(params),
                 lambda: state.second,
             )
             new_updates, new_second = second.update(updates, fresh, params, **extra_args)
             return new_updates, state.first, new_second
 
-        in_first = state.count < switch_step
+        in_first = state.step < switch_step
         new_updates, new_first, new_second = jax.lax.cond(in_first, run_first, run_second, None)
         phase = jnp.where(in_first, 0, 1).astype(jnp.int32)
-        return new_updates, SwitchState(state.count + 1, new_first, new_second, SwitchInfo(phase))
+        return new_updates, SwitchState(state.step + 1, new_first, new_second, SwitchInfo(phase))
 
     return optax.GradientTransformationExtraArgs(init, update)

@@ -60,7 +60,7 @@ def test_l1_lm_eigenvalue_map(sample: RandomJacobian, damping: float):
 
 @given(sample=random_jacobians(), damping=dampings)
 def test_l2_push_through(sample: RandomJacobian, damping: float):
-    """``J (mu I_p + J^T J)^{-1} J^T = K (mu I_n + K)^{-1}``, the right side by our Cholesky solve."""
+    """``J (mu I_p + J^T J)^{-1} J^T = K (mu I_n + K)^{-1}``, the right side by our Cholesky."""
     jacobian = sample.jacobian
     kernel = jacobian @ jacobian.T
     primal = jacobian @ _primal_lm_operator(jacobian, damping) @ jacobian.T
@@ -96,7 +96,7 @@ def test_l3_gn_projector(data, sample: RandomJacobian):
 
 @given(sample=random_jacobians(), damping=dampings)
 def test_l4_lm_condition_number(sample: RandomJacobian, damping: float):
-    """``kappa_LM`` formula = max/min of the LM rates; with ``mu = lambda_min`` it lies in (1, 2]."""
+    """``kappa_LM`` formula = max/min of the LM rates; with ``mu = lambda_min`` it is in (1, 2]."""
     eigenvalues = jnp.asarray(sample.singular_values**2)  # the non-zero spectrum
     rates = curvature.lm_mode_rate(eigenvalues, damping)
     formula = float(curvature.lm_condition_number(eigenvalues, damping))
@@ -187,7 +187,7 @@ def _gn_direction(jacobian, residual, eps, solver):
 
 @given(data=st.data(), sample=random_jacobians())
 def test_l6_gn_direction_eigh_and_svd(data, sample: RandomJacobian):
-    """``(J^T J)^+_eps J^T r = J^T (J J^T)^+_eps r`` (same cut-off), by eigh of K and by SVD of J."""
+    """``(J^T J)^+_eps J^T r = J^T (J J^T)^+_eps r`` (same cut-off), by eigh of K and SVD of J."""
     eps = data.draw(cutoffs_in_gaps(sample.eigenvalues), label="eps")
     reference = _primal_gn_pinv(sample.jacobian, eps) @ sample.jacobian.T @ sample.residual
     # Dividing by the smallest kept eigenvalue amplifies round-off in K's eigenvectors by
@@ -246,7 +246,9 @@ def test_l7_discrete_mode_dynamics(data, sample: RandomJacobian, damping: float)
     initial_modes = vectors.T @ sample.residual
     eta_gd = eta / np.max(values)  # GD is only stable for eta < 2 / lambda_max
     # Arrays, not Python floats: filter_jit would treat floats as static and recompile.
-    hparams = {k: jnp.asarray(v) for k, v in dict(eta=eta, eta_gd=eta_gd, mu=damping, eps=eps).items()}
+    hparams = {
+        k: jnp.asarray(v) for k, v in dict(eta=eta, eta_gd=eta_gd, mu=damping, eps=eps).items()
+    }
     cases = {
         "gd": (_GD, values * eta_gd),
         "lm": (_LM, eta * values / (damping + values)),

@@ -1,0 +1,66 @@
+"""Metrics: FFT mode errors (1-D, 2-D, along a ray), accuracy, norms, spectrum."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from core import metrics
+
+
+def test_fft_mode_error_of_a_pure_mode():
+    n = 100
+    x = jnp.arange(n) / n
+    error = metrics.fft_mode_error(jnp.sin(2 * jnp.pi * 3 * x), jnp.zeros(n))
+    np.testing.assert_allclose(error[3], 0.5, atol=1e-6)
+    np.testing.assert_allclose(np.delete(np.asarray(error[:50]), 3), 0.0, atol=1e-6)
+    np.testing.assert_allclose(
+        metrics.fft_mode_error(jnp.ones(n), jnp.zeros(n), [0, 1]), [1.0, 0.0], atol=1e-6
+    )
+
+
+def test_fft_2d_and_lowest_modes():
+    grid = jnp.arange(8) / 8
+    gx, gy = jnp.meshgrid(grid, grid, indexing="ij")
+    field = jnp.cos(2 * jnp.pi * gy)  # kx = 0, ky = +-1
+    error = metrics.fft_mode_error_2d(field, jnp.zeros_like(field))
+    rows, cols = metrics.lowest_modes_2d((8, 8), 5)
+    assert (int(rows[0]), int(cols[0])) == (0, 0)
+    # the four |k| = 1 bins follow, ordered by kx then ky: (-1,0), (0,-1), (0,1), (1,0)
+    assert [(int(r), int(c)) for r, c in zip(rows[1:], cols[1:], strict=False)] == [
+        (7, 0),
+        (0, 7),
+        (0, 1),
+        (1, 0),
+    ]
+    np.testing.assert_allclose(error[0, 1], 0.5, atol=1e-6)
+    np.testing.assert_allclose(error[0, 7], 0.5, atol=1e-6)
+
+
+def test_ray_error_tracks_endpoint_jump():
+    """For a linear residual rho(c) = c along the ray, every DFT bin k > 0 has |FFT_k| / M equal
+    to that of the sampled ramp."""
+    direction = jnp.array([1.0, 2.0])
+    ray = metrics.ray_fft_error(lambda xs: xs[:, 0], direction, num_points=64)
+    ramp = jnp.linspace(0, 1, 64)
+    np.testing.assert_allclose(ray, jnp.abs(jnp.fft.fft(ramp)) / 64, rtol=1e-5)
+    assert (
+        metrics.ray_fft_error(lambda xs: xs[:, 0], direction, num_points=64, modes=32).shape == ()
+    )
+
+
+def test_accuracy_and_norms():
+    outputs = jnp.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    assert float(metrics.accuracy(outputs, jnp.array([1, 0, 0]))) == np.float32(2 / 3)
+    assert float(metrics.accuracy(outputs, jnp.eye(2)[jnp.array([1, 0, 1])])) == 1.0
+    params = {"w": jnp.array([3.0, 4.0]), "b": None}
+    assert float(metrics.weight_norm(params)) == 5.0
+    np.testing.assert_allclose(
+        metrics.relative_distance({"w": jnp.array([3.0, 5.0])}, {"w": jnp.array([3.0, 4.0])}), 0.2
+    )
+    np.testing.assert_allclose(metrics.mean_squared_error(jnp.ones(4), jnp.zeros(4)), 1.0)
+
+
+def test_ntk_spectrum_descending():
+    spectrum = metrics.ntk_spectrum(jnp.diag(jnp.array([1.0, 3.0, 2.0])))
+    np.testing.assert_allclose(spectrum, [3.0, 2.0, 1.0])

@@ -1,0 +1,149 @@
+"""Training loop: scan equals a plain loop, batching, evaluation schedule, divergence, vmap."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from core import metrics, models, optim, tasks, training
+from core.objectives import MeanSquaredError
+
+
+def _problem(seed=0, width=16):
+    data = tasks.regression_1d(40)
+    mlp = models.make_mlp(jax.random.PRNGKey(seed), (1, width, 1), activation="tanh")
+    params, static = models.partition_trainable(mlp)
+    return MeanSquaredError(static), params, (data.inputs, data.targets)
+
+
+def _evaluate(objective, params, data):
+    return {"mse": metrics.mean_squared_error(objective.predict(params, data[0]), data[1])}
+
+
+def test_scan_equals_python_loop():
+    objective, params, data = _problem()
+    tx = optax.sgd(0.05)
+    result = training.train(objective, tx, params, data, steps=7, eval_every=3)
+    state = tx.init(params)
+    losses = []
+    for _ in range(7):
+        value, grad = jax.value_and_grad(objective.loss)(params, data)
+        losses.append(float(value))
+        updates, state = tx.update(grad, state, params)
+        params = optax.apply_updates(params, updates)
+    np.testing.assert_allclose(result.records["loss"], losses, rtol=1e-5)
+    for ours, ref in zip(jax.tree.leaves(result.params), jax.tree.leaves(params), strict=False):
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-7)
+
+
+def test_evaluation_schedule_and_records():
+    objective, params, data = _problem()
+    result = training.train(
+        objective,
+        optim.levenberg_marquardt(0.1, 1e-2),
+        params,
+        data,
+        steps=10,
+        eval_every=4,
+        evaluate=_evaluate,
+        eval_data=data,
+    )
+    np.testing.assert_array_equal(result.eval_steps, [0, 4, 8, 10])
+    assert result.evaluations["mse"].shape == (4,)
+    assert result.records["loss"].shape == (10,)
+    assert {"lm/damping", "lm/cg_iterations", "search/step_size", "search/actual_decrease"} <= set(
+        result.records
+    )
+    assert result.steps_done == 10 and int(result.diverged_at) == -1
+    assert result.evaluations["mse"][-1] < result.evaluations["mse"][0]
+
+
+def test_minibatches_cover_each_epoch_once():
+    sampler = training.BatchSampler.shuffled(10, 3, jax.random.PRNGKey(1))
+    data = jnp.arange(10)
+    epochs = [
+        [int(i) for s in range(3 * e, 3 * e + 3) for i in sampler.batch(data, jnp.asarray(s))]
+        for e in range(2)
+    ]
+    for epoch in epochs:
+        assert len(set(epoch)) == 9  # 3 batches of 3 distinct examples, one left out
+    assert epochs[0] != epochs[1]
+    assert training.BatchSampler.shuffled(10, 10, jax.random.PRNGKey(0)).key is None
+
+
+def test_divergence_stops_the_run():
+    objective, params, data = _problem()
+    result = training.train(objective, optax.sgd(1e4), params, data, steps=200, eval_every=20)
+    assert 0 <= int(result.diverged_at) < 20
+    assert result.steps_done == 20  # stopped after the chunk in which it diverged
+    assert not np.isfinite(result.records["loss"][int(result.diverged_at)])
+
+
+def _factory(h):
+    return optim.levenberg_marquardt(h["lr"], h["mu"])
+
+
+def test_batched_equals_individual_runs(x64):
+    """float64, so that the comparison is tight (LM with mu = 1e-3 amplifies float32 round-off)."""
+    seeds = [0, 1, 2]
+    runs = [_problem(seed) for seed in seeds]
+    hparams = {"lr": jnp.array([0.1, 0.2, 0.3]), "mu": jnp.array([1e-1, 1e-2, 1e-3])}
+    stacked_params = jax.tree.map(lambda *xs: jnp.stack(xs), *[r[1] for r in runs])
+    objective, _, data = runs[0]  # same static half for every seed
+    batched = training.train_batched(
+        objective,
+        _factory,
+        stacked_params,
+        data,
+        steps=6,
+        eval_every=3,
+        evaluate=_evaluate,
+        eval_data=data,
+        hparams=hparams,
+    )
+    assert batched.records["loss"].shape == (3, 6)
+    assert batched.evaluations["mse"].shape == (3, 3)
+    for i, (obj, params, _) in enumerate(runs):
+        single = training.train(
+            obj,
+            _factory,
+            params,
+            data,
+            steps=6,
+            eval_every=3,
+            evaluate=_evaluate,
+            eval_data=data,
+            hparams=jax.tree.map(lambda h, i=i: h[i], hparams),
+        )
+        np.testing.assert_allclose(batched.records["loss"][i], single.records["loss"], rtol=1e-9)
+        np.testing.assert_allclose(
+            batched.evaluations["mse"][i], single.evaluations["mse"], rtol=1e-9
+        )
+
+
+def test_batched_centered_models_carry_their_own_reference():
+    """Frozen reference copies live in the objective and are batched along with the params."""
+
+    def build(key):
+        mlp = models.make_mlp(key, (1, 8, 1))
+        return models.CenteredModel.around(mlp, alpha=2.0)
+
+    stacked = eqx.filter_vmap(build)(jax.random.split(jax.random.PRNGKey(0), 2))
+    params, static = models.partition_trainable(stacked)
+    data = tasks.regression_1d(20)
+    result = training.train_batched(
+        MeanSquaredError(static),
+        optax.sgd(0.01),
+        params,
+        (data.inputs, data.targets),
+        steps=2,
+        evaluate=_evaluate,
+        eval_data=(data.inputs, data.targets),
+    )
+    # centred at init: the prediction is 0, so the initial MSE is mean(y^2) for both runs
+    np.testing.assert_allclose(
+        result.evaluations["mse"][:, 0], float(jnp.mean(data.targets**2)), rtol=1e-5
+    )
