@@ -1,6 +1,6 @@
 """Curvature benchmark: cost and accuracy of the residual-space LM / GN directions in ``core``.
 
-What is measured (float32, CPU; every call blocked with ``jax.block_until_ready``):
+What is measured (float32 unless stated, CPU; every call blocked with ``jax.block_until_ready``):
 
 1. ``lm``: one Levenberg-Marquardt direction ``J^T (mu I + J J^T)^{-1} r`` (``mu = 1e-2``) for the
    MLP 784-250-250-10 (relu, glorot_uniform) on 200 seeded ``jax.random.normal`` inputs with random
@@ -15,14 +15,16 @@ What is measured (float32, CPU; every call blocked with ``jax.block_until_ready`
 
    Each method is one jitted call of ``tx.update(grads, state, params, **extra_args)``.
 2. ``gn``: Gauss-Newton direction (``eps = 1e-6``, absolute cut-off) for the MLP 1-80-80-1 (tanh,
-   kaiming_uniform) on the 100 points of ``core.tasks.regression_1d()``: ``eigh`` of ``K``
+   kaiming_uniform), float64, on the 100 points of ``core.tasks.regression_1d()``: ``eigh`` of ``K``
    against ``svd`` of the flat ``J`` (the reference), plus one AdamW step for scale.
 3. Memory: the largest intermediate array (element count) in each jitted step's jaxpr, walking
    sub-jaxprs (pjit, scan, while, cond, custom_jvp, ...), against ``p^2`` (``p`` = parameters).
    No residual-space method should reach ``p^2``; the naive one holds ``m x p``.
 
 Timing: a method's first call (trace + compile + run) is timed on its own; then ``--repeats``
-calls give median / min / max step times; "compile" is the first call minus the median.
+calls give median / min / max step times; "compile" is the first call minus the median, and
+"aot" the wall time of ``jax.jit(...).lower(...).compile()`` on a fresh copy of the function (the
+difference is noise-prone when step times vary, as the naive method's do).
 
 ``--compare-threads`` re-runs ``lm-cholesky``, ``lm-eigh`` and ``gn-eigh`` in two fresh
 interpreters with ``OPENBLAS_NUM_THREADS=1`` and ``=2`` (JAX's CPU Cholesky / eigh / SVD run in
@@ -42,14 +44,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
@@ -60,11 +61,11 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import optax
-from jax.extend.core import ClosedJaxpr, Jaxpr
 from jax.flatten_util import ravel_pytree
 from threadpoolctl import threadpool_info
 
 from core.curvature import materialized_jacobian
+from core.diagnostics import largest_intermediate
 from core.models import make_mlp, parameter_count, partition_trainable
 from core.objectives import MeanSquaredError
 from core.optim import collect_info, scale_by_gauss_newton, scale_by_levenberg_marquardt
@@ -87,6 +88,18 @@ class Timing:
     min_s: float
     max_s: float
     repeats: int
+    aot_compile_s: float | None = None  # fn.lower(...).compile(): trace + lower + compile only
+
+
+def time_aot_compile(fn: Any, args: tuple) -> float:
+    """Wall time of ``fn.lower(*args).compile()`` for a fresh ``jax.jit`` function.
+
+    ``fn`` must be a new jitted closure: JAX caches the trace, and with it the compiled program,
+    per Python function, so lowering a function that already ran measures nothing.
+    """
+    start = time.perf_counter()
+    fn.lower(*args).compile()
+    return time.perf_counter() - start
 
 
 def time_call(fn: Callable[..., Any], args: tuple, repeats: int) -> tuple[Timing, Any]:
@@ -101,31 +114,6 @@ def time_call(fn: Callable[..., Any], args: tuple, repeats: int) -> tuple[Timing
         steps.append(time.perf_counter() - start)
     median = statistics.median(steps)
     return Timing(first, first - median, median, min(steps), max(steps), repeats), out
-
-
-def _sub_jaxprs(params: dict[str, Any]) -> Iterator[Jaxpr]:
-    for value in params.values():
-        for item in value if isinstance(value, (tuple, list)) else (value,):
-            if isinstance(item, ClosedJaxpr):
-                yield item.jaxpr
-            elif isinstance(item, Jaxpr):
-                yield item
-
-
-def _largest_in_jaxpr(jaxpr: Jaxpr) -> int:
-    largest = 0
-    for eqn in jaxpr.eqns:
-        for var in eqn.outvars:
-            shape = getattr(var.aval, "shape", ())
-            largest = max(largest, math.prod(shape))
-        for sub in _sub_jaxprs(eqn.params):
-            largest = max(largest, _largest_in_jaxpr(sub))
-    return largest
-
-
-def largest_intermediate(fn: Callable[..., Any], args: tuple) -> int:
-    """Element count of the largest array any equation (at any depth) of ``fn``'s jaxpr makes."""
-    return _largest_in_jaxpr(jax.make_jaxpr(fn)(*args).jaxpr)
 
 
 def relative_error(tree: Any, reference: Any) -> float:
@@ -152,10 +140,17 @@ class Row:
         return {**asdict(self), "reaches_p_squared": self.reaches_p_squared}
 
 
-def measure(name: str, fn: Callable, args: tuple, repeats: int, p: int) -> tuple[Row, Any]:
-    """One table row (no reference columns yet) and the function's output."""
+def measure(
+    name: str, make_fn: Callable[[], Callable], args: tuple, repeats: int, p: int
+) -> tuple[Row, Any]:
+    """One table row (no reference columns yet) and the output of ``make_fn()(*args)``.
+
+    ``make_fn`` builds a fresh jitted function; it is called twice (timed calls, AOT compile).
+    """
+    fn = make_fn()
     timing, out = time_call(fn, args, repeats)
-    return Row(name, timing, largest_intermediate(fn, args), p * p), out
+    timing.aot_compile_s = time_aot_compile(make_fn(), args)
+    return Row(name, timing, largest_intermediate(fn, *args).size, p * p), out
 
 
 def fill_reference(rows: list[Row], outputs: dict[str, Any], ref: str) -> None:
@@ -215,7 +210,8 @@ def info_note(state: Any) -> str:
 def measure_direction(name, tx, objective, params, batch, grads, repeats, p):
     """A row for ``tx``'s jitted direction step, and the direction."""
     args = (grads, tx.init(params), params, batch)
-    row, (direction, state) = measure(name, direction_step(tx, objective), args, repeats, p)
+    make = lambda: direction_step(tx, objective)  # noqa: E731
+    row, (direction, state) = measure(name, make, args, repeats, p)
     row.note = info_note(state)
     return row, direction
 
@@ -277,7 +273,7 @@ def run_lm(repeats: int, naive_repeats: int, methods: tuple[str, ...] | None) ->
     rows, outputs = [], {}
     if methods is None:
         row, outputs["naive"] = measure(
-            "naive", naive_lm_step(objective, LM_DAMPING), (params, batch), naive_repeats, p
+            "naive", lambda: naive_lm_step(objective, LM_DAMPING), (params, batch), naive_repeats, p
         )
         rows.append(row)
     for name, tx in _lm_transforms().items():
@@ -314,10 +310,10 @@ def run_gn(repeats: int, methods: tuple[str, ...] | None) -> dict[str, Any]:
     if methods is None:
         adamw = optax.adamw(1e-3)
         args = (params, adamw.init(params), batch)
-        rows.append(measure("adamw", adamw_step(objective, adamw), args, repeats, p)[0])
+        rows.append(measure("adamw", lambda: adamw_step(objective, adamw), args, repeats, p)[0])
         fill_reference(rows, outputs, "gn-svd")
     return {
-        "title": "GN direction (eps = 1e-6), MLP 1-80-80-1 tanh, regression_1d, m = 100",
+        "title": "GN direction (eps = 1e-6, float64), MLP 1-80-80-1 tanh, regression_1d, m = 100",
         "reference": "gn-svd",
         "p": p,
         "m": m,
@@ -333,7 +329,10 @@ def run_sections(section: str, repeats: int, naive_repeats: int) -> list[dict[st
     if section in ("all", "lm", "threads"):
         results.append(run_lm(repeats, naive_repeats, methods))
     if section in ("all", "gn", "threads"):
-        results.append(run_gn(repeats, methods))
+        # float64: an absolute cut-off of 1e-6 sits below float32 round-off of K's eigenvalues
+        # (in float32, eigh kept 34-37 modes where SVD kept 8; in float64 both keep the same).
+        with jax.enable_x64(True):
+            results.append(run_gn(repeats, methods))
     return results
 
 
@@ -342,28 +341,26 @@ def compare_threads(repeats: int) -> dict[str, Any]:
     medians: dict[str, dict[str, float]] = {}
     applied: dict[str, Any] = {}
     for threads in THREAD_SETTINGS:
-        command = [
-            sys.executable,
-            os.path.abspath(__file__),
-            "--section",
-            "threads",
-            "--json",
-            "-",
-            "--repeats",
-            str(repeats),
-        ]
+        flags = ("--section", "threads", "--json", "-", "--repeats", str(repeats))
+        command = [sys.executable, os.path.abspath(__file__), *flags]
         env = {**os.environ, "OPENBLAS_NUM_THREADS": threads}
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"child with OPENBLAS_NUM_THREADS={threads} failed:\n{done.stderr}")
         child = json.loads(done.stdout)
-        applied[threads] = child["environment"]["thread_defaults"]
+        child_env = child["environment"]
+        applied[threads] = {
+            "thread_defaults": child_env["thread_defaults"],
+            "blas_num_threads": {
+                pool["filepath"]: pool["num_threads"] for pool in child_env["blas_pools"]
+            },
+        }
         for section in child["sections"]:
             for row in section["rows"]:
                 medians.setdefault(row["name"], {})[threads] = row["timing"]["median_s"]
     return {
         "settings": list(THREAD_SETTINGS),
-        "child_thread_defaults": applied,
+        "children": applied,
         "median_s": medians,
         "repeats": repeats,
     }
@@ -373,29 +370,52 @@ def compare_threads(repeats: int) -> dict[str, Any]:
 
 
 def _fmt(value: float | None, spec: str) -> str:
-    width = spec.split(".")[0]
-    return format("-", f">{width}") if value is None else format(value, spec)
+    return "-" if value is None else format(value, spec)
+
+
+#: (header, width) of the section table; the last column (note) is left-aligned, unpadded.
+COLUMNS = (
+    ("method", 12), ("compile s", 9), ("aot s", 6), ("median s", 9), ("min s", 9),
+    ("max s", 9), ("n", 2), ("ref/t", 8), ("rel.err", 9), ("max elems", 13), ("/p^2", 8),
+    (">=p^2", 5), ("note", 0),
+)  # fmt: skip
+
+
+def _cells(row: Row) -> list[str]:
+    t = row.timing
+    return [
+        row.name,
+        f"{t.compile_s:.3f}",
+        _fmt(t.aot_compile_s, ".2f"),
+        f"{t.median_s:.4f}",
+        f"{t.min_s:.4f}",
+        f"{t.max_s:.4f}",
+        str(t.repeats),
+        _fmt(row.ratio_vs_ref, ".2f"),
+        _fmt(row.rel_error_vs_ref, ".2e"),
+        f"{row.max_elements:,d}",
+        f"{row.max_elements / row.p_squared:.1e}",
+        "YES" if row.reaches_p_squared else "no",
+        row.note,
+    ]
+
+
+def _line(cells: list[str]) -> str:
+    aligned = [
+        cell.ljust(width) if index == 0 else cell.rjust(width)
+        for index, (cell, (_, width)) in enumerate(zip(cells, COLUMNS, strict=True))
+    ]
+    return " ".join(aligned[:-1]) + "  " + cells[-1]
 
 
 def print_section(result: dict[str, Any], out: TextIO) -> None:
     p, ref = result["p"], result["reference"]
     print(f"\n{result['title']}  (p = {p}, p^2 = {p * p:.3g}, reference = {ref})", file=out)
-    header = (
-        f"{'method':<12} {'compile s':>9} {'median s':>9} {'min s':>9} {'max s':>9} {'n':>2} "
-        f"{'ref/t':>8} {'rel.err':>9} {'max elems':>13} {'/p^2':>8} {'>=p^2':>5}  note"
-    )
+    header = _line([name for name, _ in COLUMNS])
     print(header, file=out)
     print("-" * len(header), file=out)
     for row in result["rows"]:
-        t = row.timing
-        print(
-            f"{row.name:<12} {t.compile_s:>9.3f} {t.median_s:>9.4f} {t.min_s:>9.4f} "
-            f"{t.max_s:>9.4f} {t.repeats:>2} {_fmt(row.ratio_vs_ref, '8.2f')} "
-            f"{_fmt(row.rel_error_vs_ref, '9.2e')} {row.max_elements:>13,d} "
-            f"{row.max_elements / row.p_squared:>8.1e} "
-            f"{'YES' if row.reaches_p_squared else 'no':>5}  {row.note}",
-            file=out,
-        )
+        print(_line(_cells(row)).rstrip(), file=out)
 
 
 def print_threads(result: dict[str, Any], out: TextIO) -> None:
@@ -415,8 +435,13 @@ def print_threads(result: dict[str, Any], out: TextIO) -> None:
             f"{medians[two] / medians[one]:>8.2f}",
             file=out,
         )
-    for threads, applied in result["child_thread_defaults"].items():
-        print(f"  child OPENBLAS_NUM_THREADS={threads}: core.threads.applied = {applied}", file=out)
+    for threads, child in result["children"].items():
+        pools = sorted(set(child["blas_num_threads"].values()))
+        print(
+            f"  child OPENBLAS_NUM_THREADS={threads}: core.threads.applied = "
+            f"{child['thread_defaults']}, OpenBLAS pools at {pools} thread(s)",
+            file=out,
+        )
 
 
 def blas_pools() -> list[dict[str, Any]]:

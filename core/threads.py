@@ -2,9 +2,12 @@
 
 JAX's CPU Cholesky, eigh and SVD call LAPACK from the OpenBLAS that ships with scipy. OpenBLAS
 starts one thread per core; XLA's own thread pool is busy on the same cores, and the two fight.
-Measured on the 2-core development machine (README, "Performance"): an LM step on the MNIST MLP
-(structured Gram + Cholesky of a 2000 x 2000 matrix) and its eigh variant ran faster with one BLAS
-thread. So pgdlab asks for ``OPENBLAS_NUM_THREADS=1`` unless the user already chose a value.
+Measured on the 2-core development machine (README, "Performance"; ``benchmarks/curvature.py
+--compare-threads``): the default LM step on the MNIST MLP (structured Gram + Cholesky of a
+2000 x 2000 matrix) took 0.062 s with one BLAS thread and 0.089 s with two (and once 1.4 s, a
+collapse the issue tracker had also seen: 14x); the eigh variant was 1.35x faster with two. The
+Cholesky path is the default and the collapse is the larger risk, so pgdlab asks for
+``OPENBLAS_NUM_THREADS=1`` unless the user already chose a value.
 
 Two mechanisms, because the environment variable only works before OpenBLAS is loaded:
 

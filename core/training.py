@@ -15,9 +15,16 @@ records the first non-finite step of each member and stops when all have diverge
 
 :func:`train_batched` runs ``R`` independent runs of one shape (seeds, scales, damping values) as
 one vmapped program: parameters, the objective's arrays (e.g. a frozen reference model), the
-sampler keys and the hyperparameters carry a leading run axis. With several XLA devices (e.g.
-``XLA_FLAGS=--xla_force_host_platform_device_count=2`` on a 2-core CPU) the run axis is sharded
-across them. ``benchmarks/training.py`` measures when this pays off.
+sampler keys and the hyperparameters carry a leading run axis. Passing ``devices`` shards the run
+axis across several XLA devices.
+
+What ``benchmarks/training.py`` measured on the 2-core CPU (README, "Performance"): vmapping 4
+small runs was no faster than running them one after the other (one scan keeps one core busy
+either way), and with two XLA host devices
+(``XLA_FLAGS=--xla_force_host_platform_device_count=2``) the LM programs that call LAPACK
+(Cholesky, eigh) hung, while GD and CG-only programs ran but gained nothing. So sharding is opt-in
+and off by default; use two processes (the runner's ``local`` engine) to occupy both cores, and
+``train_batched`` on accelerators.
 """
 
 from __future__ import annotations
@@ -296,12 +303,13 @@ def train(
     )
 
 
-def shard_runs(tree: Any, devices: Sequence[jax.Device] | None = None) -> Any:
+def shard_runs(tree: Any, devices: Sequence[jax.Device] | None) -> Any:
     """Place the leading (run) axis of every array in ``tree`` across ``devices``.
 
-    Arrays whose leading size is not a multiple of the device count stay where they are.
+    Arrays whose leading size is not a multiple of the device count stay where they are; with
+    ``devices=None`` or a single device nothing moves.
     """
-    devices = list(devices or jax.devices())
+    devices = list(devices or [])
     if len(devices) < 2:
         return tree
     mesh = jax.sharding.Mesh(np.asarray(devices), ("runs",))
@@ -333,7 +341,8 @@ def train_batched(
 
     ``params``, the arrays of ``objectives`` and ``samplers`` (if given) and ``hparams`` carry a
     leading axis of size ``R`` (build them with ``eqx.filter_vmap`` over keys); ``data`` is shared.
-    ``devices`` (default: all) shard the run axis when there are several.
+    ``devices``, if given, shard the run axis across them (see the module docstring for why this
+    is off by default on CPU).
     """
     runs = jax.tree.leaves(params)[0].shape[0]
     if samplers is None:
