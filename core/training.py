@@ -206,7 +206,7 @@ def _loop(
     steps: int,
     eval_every: int | None,
     batched: bool,
-) -> tuple[TrainState, dict, list[int], dict, np.ndarray, int, dict[str, float]]:
+) -> TrainResult:
     axis = 1 if batched else 0
     record_parts: list[dict[str, Any]] = []
     eval_parts: list[dict[str, Any]] = []
@@ -241,14 +241,15 @@ def _loop(
     timings["total_s"] = time.perf_counter() - start
     if diverged_at is None:
         diverged_at = np.full(state.step.shape, -1)
-    return (
-        state,
-        _stack_host(record_parts, axis),
-        eval_steps,
-        _stack_host(eval_parts, axis),
-        np.asarray(diverged_at),
-        done,
-        timings,
+    return TrainResult(
+        params=state.params,
+        opt_state=state.opt_state,
+        records=_stack_host(record_parts, axis),
+        eval_steps=np.asarray(eval_steps),
+        evaluations=_stack_host(eval_parts, axis),
+        diverged_at=np.asarray(diverged_at),
+        steps_done=done,
+        timings=timings,
     )
 
 
@@ -283,23 +284,13 @@ def train(
     run_eval = (
         None if evaluate is None else (lambda p: _evaluate(evaluate, objective, p, eval_data))
     )
-    state, records, eval_steps, evaluations, diverged_at, done, timings = _loop(
+    return _loop(
         lambda s, n: _run_chunk(s, objective, data, hparams, sampler, optimizer, n),
         run_eval,
         state,
         steps,
         eval_every,
         batched=False,
-    )
-    return TrainResult(
-        state.params,
-        state.opt_state,
-        records,
-        np.asarray(eval_steps),
-        evaluations,
-        diverged_at,
-        done,
-        timings,
     )
 
 
@@ -357,21 +348,11 @@ def train_batched(
         if evaluate is None
         else (lambda p: _evaluate_batched(evaluate, objectives, p, eval_data))
     )
-    state, records, eval_steps, evaluations, diverged_at, done, timings = _loop(
+    return _loop(
         lambda s, n: _run_chunk_batched(s, objectives, data, hparams, samplers, optimizer, n),
         run_eval,
         state,
         steps,
         eval_every,
         batched=True,
-    )
-    return TrainResult(
-        state.params,
-        state.opt_state,
-        records,
-        np.asarray(eval_steps),
-        evaluations,
-        diverged_at,
-        done,
-        timings,
     )

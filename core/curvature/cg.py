@@ -10,12 +10,12 @@ Stopping rule: ``||b - A x_k|| <= tol`` (``tol_kind="absolute"``) or ``<= tol * 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 from jaxtyping import Array
 
 PyTree = Any
@@ -29,15 +29,6 @@ class CGResult(NamedTuple):
     converged: Array  # bool scalar
 
 
-def _vdot(a: PyTree, b: PyTree) -> Array:
-    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
-    return functools.reduce(jnp.add, (jnp.vdot(x, y) for x, y in pairs))
-
-
-def _axpy(alpha: Array, x: PyTree, y: PyTree) -> PyTree:
-    return jax.tree.map(lambda xi, yi: yi + alpha * xi, x, y)
-
-
 def conjugate_gradient(
     matvec: Callable[[PyTree], PyTree],
     rhs: PyTree,
@@ -49,7 +40,7 @@ def conjugate_gradient(
     """Solve ``A x = rhs`` from ``x_0 = 0`` for symmetric positive definite ``A = matvec``."""
     if tol_kind not in ("relative", "absolute"):
         raise ValueError(f"tol_kind must be 'relative' or 'absolute', got {tol_kind!r}")
-    rhs_norm_sq = _vdot(rhs, rhs)
+    rhs_norm_sq = optax.tree.vdot(rhs, rhs)
     target_sq = tol**2 * rhs_norm_sq if tol_kind == "relative" else jnp.asarray(tol**2)
     x0 = jax.tree.map(jnp.zeros_like, rhs)
 
@@ -60,12 +51,12 @@ def conjugate_gradient(
     def body(carry):
         x, residual, direction, residual_sq, k = carry
         a_direction = matvec(direction)
-        curvature = _vdot(direction, a_direction)
+        curvature = optax.tree.vdot(direction, a_direction)
         step = residual_sq / curvature
-        x = _axpy(step, direction, x)
-        residual = _axpy(-step, a_direction, residual)
-        new_residual_sq = _vdot(residual, residual)
-        direction = _axpy(new_residual_sq / residual_sq, direction, residual)
+        x = optax.tree.add_scale(x, step, direction)
+        residual = optax.tree.add_scale(residual, -step, a_direction)
+        new_residual_sq = optax.tree.vdot(residual, residual)
+        direction = optax.tree.add_scale(residual, new_residual_sq / residual_sq, direction)
         return x, residual, direction, new_residual_sq, k + 1
 
     init = (x0, rhs, rhs, rhs_norm_sq, jnp.asarray(0, jnp.int32))

@@ -110,7 +110,7 @@ def scale_by_generalized_gauss_newton(
             tol=cg_tol,
             tol_kind=cg_tol_kind,
         )
-        grad_norm = jnp.sqrt(sum(jnp.vdot(g, g) for g in jax.tree.leaves(updates)))
+        grad_norm = optax.tree.norm(updates)
         info = GeneralizedGaussNewtonInfo(
             damping=mu,
             cg_iterations=result.iterations,

@@ -12,7 +12,6 @@ the linearisation is good (the lazy regime, for LM / GN).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
@@ -42,11 +41,6 @@ class SearchInfo(OptimizerInfo):
 class SearchState(NamedTuple):
     step: Array
     info: SearchInfo
-
-
-def _tree_vdot(a: Any, b: Any) -> Array:
-    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
-    return functools.reduce(jnp.add, (jnp.vdot(x, y) for x, y in pairs))
 
 
 def _shifted(params: Any, direction: Any, step: Array) -> Any:
@@ -86,7 +80,7 @@ def fixed_step(
         nan = jnp.full((), jnp.nan, dtype)
         predicted = actual = nan
         if track_decrease and grad is not None:
-            predicted = step * _tree_vdot(grad, updates)
+            predicted = step * optax.tree.vdot(grad, updates)
         if track_decrease and value is not None and value_fn is not None and params is not None:
             actual = value - value_fn(_shifted(params, updates, step))
         info = SearchInfo(
@@ -146,7 +140,7 @@ def armijo_backtracking(
                 "armijo_backtracking needs params and value, grad, value_fn extra args"
             )
         dtype = jax.tree.leaves(updates)[0].dtype
-        slope = _tree_vdot(grad, updates)
+        slope = optax.tree.vdot(grad, updates)
         initial = jnp.asarray(initial_step, dtype)
 
         def sufficient(step: Array) -> tuple[Array, Array]:
