@@ -1,0 +1,585 @@
+"""The experiment spec: a Pydantic v2 model of one YAML file.
+
+Every model forbids unknown keys and is frozen; variants are discriminated unions on ``kind``.
+A spec names its optimizers (``optimizers: {gd: {...}, lm_01: {...}}``), its observables
+(``observables: {gn_rates: {...}}``) and lists its claims; claims select cells with ``where``
+(``{optimizer: gn, model.alpha: 2}``) and refer to observables by name.
+
+Profiles (``smoke``, ``default``, ``paper``) are partial specs merged over the base before
+validation (:mod:`runner.load`), so a profile is checked by the same model as the spec itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PROFILE_NAMES = ("smoke", "default", "paper")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- tasks -------------------------------------------------------------------------------------
+
+
+class Regression1D(Strict):
+    """``u(x) = (1/3) sum_k k sin((2k+1) pi x - k)`` on ``points`` grid points of [0, 1] (Fig 3)."""
+
+    kind: Literal["regression_1d"]
+    points: int = Field(100, ge=4)
+
+
+class Regression2D(Strict):
+    """The discontinuous target of eq. (7) on a ``points_per_side^2`` grid of [0, 1]^2 (Fig 9)."""
+
+    kind: Literal["regression_2d"]
+    points_per_side: int = Field(40, ge=4)
+
+
+class RandomJacobianTask(Strict):
+    """A linear least-squares problem ``r(theta) = J theta - y`` with ``J = U diag(s) V^T``:
+    ``residuals x parameters``, singular values log-spaced from ``singular_max`` to ``singular_min``
+    (EXPERIMENTS.md section 10); ``J``, ``U``, ``V`` and ``y`` drawn from the cell's seed."""
+
+    kind: Literal["random_jacobian"]
+    residuals: int = Field(40, ge=2)
+    parameters: int = Field(300, ge=2)
+    singular_max: float = Field(1e2, gt=0)
+    singular_min: float = Field(1e-4, gt=0)
+
+
+Task = Annotated[Regression1D | Regression2D | RandomJacobianTask, Field(discriminator="kind")]
+
+
+# --- models ------------------------------------------------------------------------------------
+
+
+class MLPModel(Strict):
+    """:func:`core.models.make_mlp` with ``hidden`` layer widths between the task's input and
+    output sizes; ``output_scale`` wraps it as ``output_scale * (f(theta) - f(theta_0))``;
+    ``linearized`` trains its first-order Taylor model around ``theta_0`` (the exact lazy regime)."""
+
+    kind: Literal["mlp"]
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    activation: Literal["tanh", "relu", "quadratic"] = "tanh"
+    initializer: Literal[
+        "glorot_normal", "glorot_uniform", "kaiming_uniform", "torch_default", "normal"
+    ] = "kaiming_uniform"
+    bias_init: Literal["zeros", "uniform_fan_in", "normal"] = "zeros"
+    use_bias: bool = True
+    parametrisation: Literal["standard", "ntk"] = "standard"
+    bias_scale: float = 1.0
+    alpha: float = Field(1.0, gt=0, description="initial scale of the drawn parameters")
+    alpha_scope: Literal["weights", "all"] = "weights"
+    output_scale: float | None = Field(None, gt=0)
+    linearized: bool = False
+
+
+class LinearModel(Strict):
+    """``f = J theta`` for the ``random_jacobian`` task (parameters start at zero)."""
+
+    kind: Literal["linear"]
+
+
+Model = Annotated[MLPModel | LinearModel, Field(discriminator="kind")]
+
+
+# --- loss --------------------------------------------------------------------------------------
+
+
+class MSELoss(Strict):
+    """Mean-squared error over every residual entry. ``convention`` says which Jacobian LM's
+    ``damping`` and GN's ``eps`` refer to (EXPERIMENTS.md section 0.2): ``loss`` passes
+    ``sqrt(2/m) (f - y)`` (GN matrix of the mean loss), ``raw`` passes ``f - y``."""
+
+    kind: Literal["mse"]
+    convention: Literal["loss", "raw"] = "loss"
+
+
+Loss = Annotated[MSELoss, Field(discriminator="kind")]
+
+
+# --- optimizers --------------------------------------------------------------------------------
+
+
+class LogLinear(Strict):
+    """``start * (end / start) ** min(i / steps, 1)`` (EXPERIMENTS.md section 0.3)."""
+
+    kind: Literal["log_linear"]
+    start: float = Field(gt=0)
+    end: float = Field(gt=0)
+    steps: int = Field(ge=1)
+
+
+ScalarOrSchedule = Annotated[float, Field(gt=0)] | LogLinear
+
+
+class GD(Strict):
+    """Plain (full- or mini-batch) gradient descent, ``theta <- theta - lr grad L``."""
+
+    kind: Literal["gd"]
+    learning_rate: float = Field(gt=0)
+    momentum: float | None = Field(None, ge=0, lt=1)
+
+
+class Adam(Strict):
+    kind: Literal["adam"]
+    learning_rate: float = Field(gt=0)
+    b1: float = Field(0.9, ge=0, lt=1)
+    b2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+
+
+class AdamW(Strict):
+    kind: Literal["adamw"]
+    learning_rate: float = Field(gt=0)
+    b1: float = Field(0.9, ge=0, lt=1)
+    b2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+
+
+class LM(Strict):
+    """Levenberg-Marquardt ``theta <- theta - lr J^T (mu I + J J^T)^{-1} r``."""
+
+    kind: Literal["lm"]
+    learning_rate: float = Field(gt=0)
+    damping: ScalarOrSchedule
+    solver: Literal["cholesky", "eigh", "cg"] = "cholesky"
+    gram: Literal["auto", "structured", "jacobian", "matrix_free"] = "auto"
+    cg_max_iterations: int = Field(30, ge=1)
+    cg_tol: float = Field(1e-6, ge=0)
+    cg_tol_kind: Literal["relative", "absolute"] = "relative"
+
+
+class GN(Strict):
+    """Gauss-Newton with a pseudo-inverse cut-off on the eigenvalues of ``J J^T``."""
+
+    kind: Literal["gn"]
+    learning_rate: float = Field(gt=0)
+    eps: float = Field(gt=0)
+    cutoff: Literal["absolute", "relative"] = "absolute"
+    solver: Literal["eigh", "svd"] = "eigh"
+
+
+class Switch(Strict):
+    """``first`` for ``at`` steps, then ``second`` with a fresh state."""
+
+    kind: Literal["switch"]
+    first: Optimizer
+    second: Optimizer
+    at: int = Field(ge=1)
+
+
+Optimizer = Annotated[GD | Adam | AdamW | LM | GN | Switch, Field(discriminator="kind")]
+Switch.model_rebuild()
+
+
+# --- training and metrics ----------------------------------------------------------------------
+
+
+class Train(Strict):
+    steps: int = Field(ge=1)
+    eval_every: int = Field(ge=1)
+    batch_size: int | None = Field(None, ge=1, description="null: full batch")
+    precision: Literal["float32", "float64"] = "float32"
+
+
+class MSEMetric(Strict):
+    """Mean-squared error on the evaluation set (the full grid for regressions)."""
+
+    kind: Literal["mse"]
+
+
+class FFTErrorMetric(Strict):
+    """``|FFT_k(u - f)| / n`` on the task grid for the ``modes`` lowest frequencies (1-D: bins
+    0..modes-1; 2-D: the ``modes`` bins of smallest ``|k|``)."""
+
+    kind: Literal["fft_error"]
+    modes: int = Field(11, ge=1)
+
+
+class ModeErrorMetric(Strict):
+    """``|U_0^T e|``: the error in the eigenmodes of the initial NTK ``K_0`` (largest eigenvalue
+    first), the quantity of Lemmas 3.1-3.3. ``modes`` limits how many are kept."""
+
+    kind: Literal["mode_error"]
+    modes: int | None = Field(None, ge=1)
+
+
+class LemmaRateMetric(Strict):
+    """Per eigenmode of ``K_0``: the contraction rate the lemmas predict for this cell's optimizer,
+    ``-ln|1 - lr * map(lambda)|`` with map ``lambda`` (GD), ``lambda / (mu + lambda)`` (LM),
+    ``1[lambda > eps]`` (GN). Constant in time; compare with a fitted ``decay_rate``."""
+
+    kind: Literal["lemma_rate"]
+    modes: int | None = Field(None, ge=1)
+
+
+class SpectrumMetric(Strict):
+    """Eigenvalues of the current NTK ``K_t = J J^T`` (descending), ``modes`` of them."""
+
+    kind: Literal["ntk_spectrum"]
+    modes: int | None = Field(None, ge=1)
+
+
+class ParamDistanceMetric(Strict):
+    """``||theta_t - theta_0|| / ||theta_0||``: how far training left the initialisation."""
+
+    kind: Literal["param_distance"]
+
+
+class KernelChangeMetric(Strict):
+    """``||K_t - K_0||_F / ||K_0||_F``: how much the tangent kernel moved (lazy vs rich)."""
+
+    kind: Literal["ntk_change"]
+
+
+Metric = Annotated[
+    MSEMetric
+    | FFTErrorMetric
+    | ModeErrorMetric
+    | LemmaRateMetric
+    | SpectrumMetric
+    | ParamDistanceMetric
+    | KernelChangeMetric,
+    Field(discriminator="kind"),
+]
+
+
+# --- sweep -------------------------------------------------------------------------------------
+
+
+class Sweep(Strict):
+    """Cells = optimizers x sweep points x seeds.
+
+    ``grid`` takes the product of its axes, ``zip`` pairs its lists element by element (all the
+    same length), and the two combine as a product. Keys are dotted paths into the spec
+    (``model.alpha``, ``optimizers.lm.damping``).
+    """
+
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    zip: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @field_validator("grid", "zip")
+    @classmethod
+    def _non_empty_axes(cls, axes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in axes.items():
+            if not values:
+                raise ValueError(f"sweep axis {key!r} has no values")
+        return axes
+
+    @model_validator(mode="after")
+    def _zip_lengths(self) -> Sweep:
+        lengths = {len(v) for v in self.zip.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"zip axes must have equal lengths, got {sorted(lengths)}")
+        overlap = set(self.grid) & set(self.zip)
+        if overlap:
+            raise ValueError(f"keys in both grid and zip: {sorted(overlap)}")
+        return self
+
+
+# --- observables -------------------------------------------------------------------------------
+
+
+class FinalObservable(Strict):
+    """The metric's last evaluated value (per group)."""
+
+    kind: Literal["final"]
+    metric: str
+    relative_to_initial: bool = False
+
+
+class ValueAtObservable(Strict):
+    """The metric at the last evaluation at or before ``step`` (per group)."""
+
+    kind: Literal["value_at"]
+    metric: str
+    step: int = Field(ge=0)
+    relative_to_initial: bool = False
+
+
+class DecayRateObservable(Strict):
+    """``-slope`` of a least-squares line through ``ln(metric)`` against step over ``window``
+    (inclusive), per group: an exponential decay ``e(t) ~ exp(-rate t)`` has rate ``rate``."""
+
+    kind: Literal["decay_rate"]
+    metric: str
+    window: tuple[int, int]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DecayRateObservable:
+        if not 0 <= self.window[0] < self.window[1]:
+            raise ValueError(f"window must be [start, end] with 0 <= start < end, got {self.window}")
+        return self
+
+
+class CrossingObservable(Strict):
+    """First evaluated step at which the metric goes ``below`` (or ``above``) a value; missing
+    if it never does. ``relative_to_initial`` divides the metric by its step-0 value first."""
+
+    kind: Literal["crossing"]
+    metric: str
+    below: float | None = None
+    above: float | None = None
+    relative_to_initial: bool = False
+
+    @model_validator(mode="after")
+    def _one_side(self) -> CrossingObservable:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("give exactly one of 'below' and 'above'")
+        return self
+
+
+class DelayObservable(Strict):
+    """``end - start`` for two crossing observables named in the spec."""
+
+    kind: Literal["delay"]
+    start: str
+    end: str
+
+
+Observable = Annotated[
+    FinalObservable
+    | ValueAtObservable
+    | DecayRateObservable
+    | CrossingObservable
+    | DelayObservable,
+    Field(discriminator="kind"),
+]
+
+
+# --- claims ------------------------------------------------------------------------------------
+
+Where = dict[str, Any]
+Comparison = Literal["<", "<=", ">", ">="]
+GroupReduce = Literal["all", "any", "max", "min", "median", "mean"]
+
+
+class ClaimBase(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    statement: str | None = Field(None, description="the paper's claim in words")
+    expected: Literal["pass", "fail"] = "pass"
+    min_seeds: int = Field(1, ge=1)
+    on_missing: Literal["inconclusive", "fail"] = "inconclusive"
+    aggregate: Literal["median", "min", "max", "mean"] = "median"
+
+
+class Side(Strict):
+    """One side of a comparison: an observable in the cells selected by ``where``."""
+
+    observable: str
+    where: Where = Field(default_factory=dict)
+
+
+class ThresholdClaim(ClaimBase):
+    kind: Literal["threshold"]
+    observable: str
+    where: Where = Field(default_factory=dict)
+    groups: list[str] | None = None
+    reduce: GroupReduce = "all"
+    op: Comparison
+    value: float
+
+
+class CompareClaim(ClaimBase):
+    """``left op factor * right`` (per group, reduced by ``reduce``)."""
+
+    kind: Literal["compare"]
+    left: Side
+    right: Side
+    op: Comparison
+    factor: float = 1.0
+    groups: list[str] | None = None
+    reduce: Literal["all", "any"] | float = "all"
+
+
+class OrderingClaim(ClaimBase):
+    """The observable is ordered along ``sequence`` (increasing or decreasing) in each group, with
+    at most ``max_violations`` groups out of order."""
+
+    kind: Literal["ordering"]
+    observable: str
+    sequence: list[Where] = Field(min_length=2)
+    direction: Literal["increasing", "decreasing"]
+    groups: list[str] | None = None
+    max_violations: int = Field(0, ge=0)
+
+
+class RateClaim(ClaimBase):
+    """A fitted rate lies within ``rtol`` of ``expected_rate`` (or within [min, max])."""
+
+    kind: Literal["rate"]
+    observable: str
+    where: Where = Field(default_factory=dict)
+    groups: list[str] | None = None
+    expected_rate: float | None = None
+    rtol: float | None = Field(None, gt=0)
+    min: float | None = None
+    max: float | None = None
+
+
+class UniformAcrossClaim(ClaimBase):
+    """The spread of the observable across groups: ``max/min`` ratio or coefficient of variation,
+    at most ``max`` (uniform) and/or at least ``min`` (not uniform)."""
+
+    kind: Literal["uniform_across"]
+    observable: str
+    where: Where = Field(default_factory=dict)
+    groups: list[str] | None = None
+    statistic: Literal["max_min_ratio", "cv"] = "max_min_ratio"
+    max: float | None = None
+    min: float | None = None
+
+
+class MonotonicClaim(ClaimBase):
+    kind: Literal["monotonic"]
+    observable: str
+    axis: str
+    where: Where = Field(default_factory=dict)
+    direction: Literal["increasing", "decreasing"]
+    strict: bool = False
+    group_reduce: GroupReduce = "median"
+
+
+class IndependentOfClaim(ClaimBase):
+    """max/min of the observable across the values of ``axis`` is at most ``max_factor``."""
+
+    kind: Literal["independent_of"]
+    observable: str
+    axis: str
+    where: Where = Field(default_factory=dict)
+    max_factor: float = Field(gt=1)
+    group_reduce: GroupReduce = "median"
+
+
+class EventClaim(ClaimBase):
+    """A crossing observable happens (``happens: true``), optionally before a step."""
+
+    kind: Literal["event"]
+    observable: str
+    where: Where = Field(default_factory=dict)
+    happens: bool = True
+    before: int | None = None
+
+
+class StableClaim(ClaimBase):
+    """Every selected cell finished with finite losses (no divergence, no error)."""
+
+    kind: Literal["stable"]
+    where: Where = Field(default_factory=dict)
+
+
+class MatchesClaim(ClaimBase):
+    """``|left - right| <= atol + rtol |right|`` in every group (a measured quantity against a
+    predicted one, e.g. fitted mode rates against the lemma maps)."""
+
+    kind: Literal["matches"]
+    left: Side
+    right: Side
+    rtol: float = Field(0.0, ge=0)
+    atol: float = Field(0.0, ge=0)
+    groups: list[str] | None = None
+
+
+Claim = Annotated[
+    ThresholdClaim
+    | CompareClaim
+    | OrderingClaim
+    | RateClaim
+    | UniformAcrossClaim
+    | MonotonicClaim
+    | IndependentOfClaim
+    | EventClaim
+    | StableClaim
+    | MatchesClaim,
+    Field(discriminator="kind"),
+]
+
+
+# --- the spec ----------------------------------------------------------------------------------
+
+
+class Spec(Strict):
+    """One experiment: what to train, how, over which sweep, and what the paper claims."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    paper: str = Field("", description="where in the paper (figure, section, table)")
+    task: Task
+    model: Model
+    loss: Loss = MSELoss(kind="mse")
+    optimizers: dict[str, Optimizer] = Field(min_length=1)
+    train: Train
+    metrics: list[Metric] = Field(default_factory=list)
+    sweep: Sweep = Sweep()
+    observables: dict[str, Observable] = Field(default_factory=dict)
+    claims: list[Claim] = Field(default_factory=list)
+    profiles: dict[Literal["smoke", "default", "paper"], dict[str, Any]] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("optimizers")
+    @classmethod
+    def _names(cls, optimizers: dict[str, Any]) -> dict[str, Any]:
+        for name in optimizers:
+            if not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+                raise ValueError(f"optimizer name {name!r}: use letters, digits, '_', '-', '.'")
+        return optimizers
+
+    @model_validator(mode="after")
+    def _references(self) -> Spec:
+        """Claims and observables refer to names that exist."""
+        metric_names = {m.kind for m in self.metrics} | {"loss"}
+        for name, observable in self.observables.items():
+            if isinstance(observable, DelayObservable):
+                for ref in (observable.start, observable.end):
+                    target = self.observables.get(ref)
+                    if not isinstance(target, CrossingObservable):
+                        raise ValueError(
+                            f"observables.{name}: {ref!r} is not a crossing observable"
+                        )
+            elif observable.metric not in metric_names and not observable.metric.startswith(
+                "train/"
+            ):
+                raise ValueError(
+                    f"observables.{name}.metric: {observable.metric!r} is not recorded; "
+                    f"metrics are {sorted(metric_names)} and train/<record>"
+                )
+        ids = [claim.id for claim in self.claims]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate claim ids: {duplicates}")
+        for claim in self.claims:
+            for ref in _observable_refs(claim):
+                if ref not in self.observables:
+                    raise ValueError(f"claim {claim.id!r}: unknown observable {ref!r}")
+            for where in _wheres(claim):
+                optimizer = where.get("optimizer")
+                if optimizer is not None and optimizer not in self.optimizers:
+                    raise ValueError(f"claim {claim.id!r}: unknown optimizer {optimizer!r}")
+        return self
+
+
+def _observable_refs(claim: Any) -> list[str]:
+    refs = [getattr(claim, "observable", None)]
+    for side in ("left", "right"):
+        value = getattr(claim, side, None)
+        if value is not None:
+            refs.append(value.observable)
+    return [r for r in refs if r is not None]
+
+
+def _wheres(claim: Any) -> list[Where]:
+    wheres = [getattr(claim, "where", None)]
+    for side in ("left", "right"):
+        value = getattr(claim, side, None)
+        if value is not None:
+            wheres.append(value.where)
+    wheres.extend(getattr(claim, "sequence", None) or [])
+    return [w for w in wheres if w]
