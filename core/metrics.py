@@ -28,15 +28,22 @@ def fft_mode_error_2d(
     return jnp.abs(jnp.fft.fft2(target - prediction)) / target.size
 
 
-def lowest_modes_2d(shape: tuple[int, int], count: int) -> tuple[Array, ...]:
+def lowest_modes_2d(
+    shape: tuple[int, int], count: int, *, half_plane: bool = False
+) -> tuple[Array, ...]:
     """Index arrays of the ``count`` 2-D DFT bins of smallest ``|k|_2`` (ties: smaller ``kx``).
 
-    Frequencies are signed (``fftfreq``), so ``(0, 1)`` and ``(0, -1)`` are distinct bins.
+    Frequencies are signed (``fftfreq``), so ``(0, 1)`` and ``(0, -1)`` are distinct bins. The DFT
+    of a real field has ``|F(-k)| = |F(k)|``; ``half_plane=True`` keeps one bin of each such pair
+    (``kx > 0``, or ``kx = 0`` and ``ky >= 0``).
     """
     kx = jnp.fft.fftfreq(shape[0]) * shape[0]
     ky = jnp.fft.fftfreq(shape[1]) * shape[1]
     grid_x, grid_y = jnp.meshgrid(kx, ky, indexing="ij")
     radius = (grid_x**2 + grid_y**2).ravel()
+    if half_plane:
+        keep = ((grid_x > 0) | ((grid_x == 0) & (grid_y >= 0))).ravel()
+        radius = jnp.where(keep, radius, jnp.inf)
     # Lexicographic (radius, kx, ky) order; jnp.lexsort sorts by the last key first.
     order = jnp.lexsort((grid_y.ravel(), grid_x.ravel(), radius))[:count]
     return jnp.unravel_index(order, shape)

@@ -262,6 +262,37 @@ class CenteredModel(eqx.Module):
         return self.alpha * (outputs - reference_outputs), scaled
 
 
+class LinearizedModel(eqx.Module):
+    """First-order Taylor model around ``theta_0`` (the exact lazy regime, paper eq. 5):
+
+    ``f_lin(x; theta) = f(x; theta_0) + J_0(x) (theta - theta_0)``
+
+    computed with one forward-mode product (no Jacobian). Its tangent kernel is ``K_0`` at every
+    ``theta``, so the lemmas' linear dynamics hold exactly.
+    """
+
+    model: Callable[[Array], Array]
+    reference: Frozen
+
+    @classmethod
+    def around(cls, model: Callable[[Array], Array]) -> LinearizedModel:
+        return cls(model=model, reference=Frozen(model))
+
+    def __call__(self, x: Array) -> Array:
+        reference = self.reference.get()
+        current = eqx.filter(self.model, eqx.is_inexact_array)
+        delta = jax.tree.map(
+            lambda a, b: a - b, current, eqx.filter(reference, eqx.is_inexact_array)
+        )
+        out, tangent = eqx.filter_jvp(lambda m: m(x), (reference,), (delta,))
+        return out + tangent
+
+    def dense_layer_factors(self, xs: Array) -> tuple[Array, tuple[DenseFactors, ...]]:
+        """The Jacobian is ``J_0`` everywhere: factors of the reference, outputs of ``f_lin``."""
+        _, factors = self.reference.get().dense_layer_factors(xs)
+        return jax.vmap(self)(xs), factors
+
+
 def partition_trainable(model: eqx.Module) -> tuple[Any, Any]:
     """Split a model into ``(params, static)`` for optax: floating arrays outside :class:`Frozen`.
 

@@ -117,3 +117,36 @@ class SoftmaxCrossEntropy(Objective):
         logits_fn: Callable[[Any], Array] = lambda p: self.logits(p, inputs)  # noqa: E731
         args["logits_fn"] = logits_fn
         return args
+
+
+class LinearLeastSquares(Objective):
+    """``L = mean((J theta - y)^2)`` for a fixed matrix ``J`` (``m x p``); ``params`` is ``theta``.
+
+    The linear model of the lemma checks (EXPERIMENTS.md section 10). ``batch`` is ignored (full
+    batch). ``gram_fn`` returns ``c^2 J J^T`` exactly, with ``c`` from the residual convention.
+    """
+
+    jacobian: Array
+    targets: Array
+    convention: ResidualConvention = eqx.field(static=True, default="loss")
+
+    def predict(self, params: Any, inputs: Array) -> Array:
+        del inputs
+        return self.jacobian @ params
+
+    def loss(self, params: Any, batch: Batch) -> Array:
+        return jnp.mean((self.jacobian @ params - self.targets) ** 2)
+
+    def residual(self, params: Any, batch: Batch) -> Array:
+        scale = residual_scale(self.convention, self.targets.size)
+        return scale * (self.jacobian @ params - self.targets)
+
+    def gram(self, params: Any, batch: Batch) -> Array:
+        scale = residual_scale(self.convention, self.targets.size)
+        return scale**2 * (self.jacobian @ self.jacobian.T)
+
+    def extra_args(self, params: Any, batch: Batch) -> dict[str, Any]:
+        args = super().extra_args(params, batch)
+        args["residual_fn"] = lambda p: self.residual(p, batch)
+        args["gram_fn"] = lambda p: self.gram(p, batch)
+        return args

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -44,3 +45,29 @@ def regression_2d(points_per_side: int = 40, dtype=None) -> RegressionData:
     inputs = jnp.stack([gx.ravel(), gy.ravel()], axis=1)
     targets = regression_2d_target(gx, gy).ravel()[:, None]
     return RegressionData(inputs, targets, (points_per_side, points_per_side))
+
+
+class LinearProblem(NamedTuple):
+    jacobian: Float[Array, "m p"]
+    targets: Float[Array, " m"]
+    singular_values: Float[Array, " k"]
+
+
+def random_jacobian(
+    key: Array,
+    residuals: int,
+    parameters: int,
+    singular_max: float,
+    singular_min: float,
+    dtype=None,
+) -> LinearProblem:
+    """``J = U diag(s) V^T`` with orthonormal ``U`` (``m x k``), ``V`` (``p x k``),
+    ``k = min(m, p)`` and ``s`` log-spaced from ``singular_max`` to ``singular_min``; targets
+    ``y ~ N(0, I)`` (EXPERIMENTS.md section 10)."""
+    k_u, k_v, k_y = jax.random.split(key, 3)
+    k = min(residuals, parameters)
+    u, _ = jnp.linalg.qr(jax.random.normal(k_u, (residuals, k), dtype))
+    v, _ = jnp.linalg.qr(jax.random.normal(k_v, (parameters, k), dtype))
+    singular = jnp.logspace(jnp.log10(singular_max), jnp.log10(singular_min), k, dtype=dtype)
+    jacobian = (u * singular) @ v.T
+    return LinearProblem(jacobian, jax.random.normal(k_y, (residuals,), dtype), singular)

@@ -206,6 +206,7 @@ def _loop(
     steps: int,
     eval_every: int | None,
     batched: bool,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> TrainResult:
     axis = 1 if batched else 0
     record_parts: list[dict[str, Any]] = []
@@ -236,6 +237,8 @@ def _loop(
         )
         done += size
         evaluate_now(done)
+        if on_chunk is not None:
+            on_chunk(done)
         if np.all(diverged_at >= 0):
             break
     timings["total_s"] = time.perf_counter() - start
@@ -265,6 +268,7 @@ def train(
     eval_data: Any = None,
     sampler: BatchSampler | None = None,
     hparams: Any = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Train one run for ``steps`` steps, evaluating every ``eval_every`` steps (and at step 0).
 
@@ -274,7 +278,8 @@ def train(
     ``optimizer`` is an optax transformation or a factory ``hparams -> transformation`` (pass the
     same factory object and array ``hparams`` to reuse one compilation across runs).
     ``data`` is any pytree whose leaves share a leading example axis, ``(inputs, targets)`` for the
-    objectives in :mod:`core.objectives`.
+    objectives in :mod:`core.objectives`. ``on_chunk(steps_done)`` is called on the host after
+    every chunk (progress display).
     """
     if sampler is None:
         sampler = BatchSampler.full_batch(jax.tree.leaves(data)[0].shape[0])
@@ -291,6 +296,7 @@ def train(
         steps,
         eval_every,
         batched=False,
+        on_chunk=on_chunk,
     )
 
 

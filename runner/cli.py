@@ -1,14 +1,27 @@
 """The ``runner`` command line.
 
-Exit codes follow pytest: 0 all claims hold, 1 a claim failed, 2 interrupted, 3 internal or cell
-error, 4 bad spec or usage, 5 nothing selected.
+    runner validate SPEC...            every profile of each spec validates
+    runner plan SPEC                   cells and hashes; nothing runs
+    runner run SPEC [--profile P] [--set a.b=v ...] [--engine inline|local] [--jobs N]
+                    [--out DIR] [--resume RUN_DIR] [--only OPT,...] [--strict]
+    runner judge RUN_DIR [--spec PATH] re-judge stored results (after editing a claim)
+    runner report RUN_DIR              re-render report.html and junit.xml
+    runner ls [--out DIR]              past runs with their verdict counts
+    runner schema                      JSON Schema of a spec, for editors
+    runner claims                      claim kinds, their parameters and sentences
+
+Exit codes (as pytest's): 0 every claim holds (a negative control that fails holds; INCONCLUSIVE
+does not fail the run unless ``--strict``), 1 a claim failed, 2 interrupted, 3 a cell or a claim
+errored (internal error), 4 bad spec or usage, 5 nothing selected. ``--debug`` shows tracebacks.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_CLAIM_FAILED = 1
@@ -16,6 +29,10 @@ EXIT_INTERRUPTED = 2
 EXIT_INTERNAL_ERROR = 3
 EXIT_USAGE = 4
 EXIT_NOTHING_SELECTED = 5
+
+
+class UsageError(Exception):
+    """A user mistake outside the spec file (bad run directory, unknown engine...): exit 4."""
 
 
 def _version_text() -> str:
@@ -33,26 +50,306 @@ def _version_text() -> str:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors; pgdlab documents 4."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="runner",
         description="Run experiment specs for preconditioned gradient descent; judge claims.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    validate = commands.add_parser("validate", help="validate specs (every profile)")
+    validate.add_argument("specs", nargs="+", type=Path)
+
+    def spec_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("spec", type=Path)
+        sub.add_argument("--profile", default="default", help="smoke | default | paper")
+        sub.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a spec value (dotted path; value parsed as YAML)",
+        )
+
+    plan = commands.add_parser("plan", help="list cells and hashes without running")
+    spec_options(plan)
+
+    run = commands.add_parser("run", help="train every cell, judge the claims, write the report")
+    spec_options(run)
+    run.add_argument("--engine", choices=["inline", "local"], default="inline")
+    run.add_argument("--jobs", type=int, default=1, help="worker processes (engine local)")
+    run.add_argument("--out", type=Path, default=Path("reports"), help="runs go here")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="reuse finished cells")
+    run.add_argument("--only", help="comma-separated optimizer names to run")
+    run.add_argument("--strict", action="store_true", help="INCONCLUSIVE claims fail the run")
+
+    judge = commands.add_parser("judge", help="re-judge a stored run")
+    judge.add_argument("run_dir", type=Path)
+    judge.add_argument("--spec", type=Path, help="judge with this spec file's claims")
+    judge.add_argument("--strict", action="store_true")
+
+    report = commands.add_parser("report", help="re-render a stored run's report")
+    report.add_argument("run_dir", type=Path)
+
+    ls = commands.add_parser("ls", help="past runs and their verdict counts")
+    ls.add_argument("--out", type=Path, default=Path("reports"))
+
+    commands.add_parser("schema", help="print the spec JSON Schema")
+    commands.add_parser("claims", help="describe the claim kinds")
     return parser
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def _print_claims(claims, stream=None) -> None:
+    stream = stream or sys.stdout
+    for claim in claims:
+        mark = "holds" if claim.holds else "DOES NOT HOLD"
+        control = " (negative control)" if claim.expected == "fail" else ""
+        print(f"  {claim.verdict:12} {claim.id}{control}: {mark}", file=stream)
+        print(f"               {claim.observed_sentence}", file=stream)
+
+
+def exit_code(claims, cell_statuses: dict[str, str], *, interrupted: bool, strict: bool) -> int:
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if any(status == "error" for status in cell_statuses.values()):
+        return EXIT_INTERNAL_ERROR
+    if any(c.verdict == "ERROR" for c in claims):
+        return EXIT_INTERNAL_ERROR
+    if any(c.verdict in ("PASS", "FAIL") and not c.holds for c in claims):
+        return EXIT_CLAIM_FAILED
+    if strict and any(c.verdict == "INCONCLUSIVE" for c in claims):
+        return EXIT_CLAIM_FAILED
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from runner.load import load_spec, validate_profiles
+    from runner.plan import plan
+
+    code = EXIT_OK
+    for path in args.specs:
+        problems = validate_profiles(path)
+        if problems:
+            for problem in problems:
+                print(_format_problem(problem), file=sys.stderr)
+            code = EXIT_USAGE
+            continue
+        loaded = load_spec(path, profile=None)
+        profiles = ", ".join(loaded.spec.profiles) or "none"
+        print(
+            f"ok  {path}  ({len(plan(loaded.spec, loaded.resolved))} cells; profiles: {profiles})"
+        )
+    return code
+
+
+def _format_problem(problem) -> str:
+    from runner.load import SpecError
+
+    return SpecError([problem]).format()
+
+
+def cmd_plan(args) -> int:
+    from runner.load import load_spec
+    from runner.plan import plan
+
+    loaded = load_spec(args.spec, profile=args.profile, overrides=args.overrides)
+    cells = plan(loaded.spec, loaded.resolved)
+    print(f"{loaded.spec.name}: {len(cells)} cells (profile {args.profile})")
+    for cell in cells:
+        point = " ".join(f"{k}={v}" for k, v in cell.point.items())
+        print(f"  {cell.cell_id:48} {cell.optimizer:12} seed={cell.seed} {point}  {cell.hash[:16]}")
+    return EXIT_OK if cells else EXIT_NOTHING_SELECTED
+
+
+def cmd_run(args) -> int:
+    from runner.load import load_spec
+    from runner.plan import plan
+    from runner.run import run_spec, select_cells
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.resume is not None and not (args.resume / "manifest.json").exists():
+        raise UsageError(f"--resume {args.resume}: not a run directory (no manifest.json)")
+    loaded = load_spec(args.spec, profile=args.profile, overrides=args.overrides)
+    only = [name.strip() for name in args.only.split(",")] if args.only else None
+    if only:
+        unknown = [name for name in only if name not in loaded.spec.optimizers]
+        if unknown:
+            raise UsageError(
+                f"--only: unknown optimizer(s) {unknown}; "
+                f"the spec has {list(loaded.spec.optimizers)}"
+            )
+    if not select_cells(plan(loaded.spec, loaded.resolved), only):
+        print("nothing selected: no cell matches --only", file=sys.stderr)
+        return EXIT_NOTHING_SELECTED
+    outcome = run_spec(
+        loaded, out_root=args.out, engine=args.engine, jobs=args.jobs, resume=args.resume, only=only
+    )
+    statuses = outcome.cell_statuses
+    counts = {s: list(statuses.values()).count(s) for s in sorted(set(statuses.values()))}
+    print(
+        f"{loaded.spec.name} [{args.profile}]: cells {counts}"
+        + (f", {outcome.reused} reused" if outcome.reused else "")
+    )
+    _print_claims(outcome.claims)
+    print(f"report: {outcome.run_dir / 'report.html'}")
+    if outcome.interrupted:
+        print(
+            f"interrupted: finished cells are kept; continue with --resume {outcome.run_dir}",
+            file=sys.stderr,
+        )
+    return exit_code(outcome.claims, statuses, interrupted=outcome.interrupted, strict=args.strict)
+
+
+def _require_run_dir(path: Path) -> None:
+    if not (path / "manifest.json").exists():
+        raise UsageError(f"{path}: not a run directory (no manifest.json)")
+
+
+def cmd_judge(args) -> int:
+    from runner import store
+    from runner.run import rejudge
+
+    _require_run_dir(args.run_dir)
+    claims, changed = rejudge(args.run_dir, args.spec)
+    if changed:
+        print(
+            f"warning: {len(changed)} cell(s) would be different under this spec "
+            f"(e.g. {changed[0]}); judged with the stored results",
+            file=sys.stderr,
+        )
+    _print_claims(claims)
+    manifest = store.read_json(args.run_dir / "manifest.json")
+    statuses = {c["cell_id"]: c["status"] for c in manifest["cells"]}
+    return exit_code(
+        claims, statuses, interrupted=manifest.get("status") == "interrupted", strict=args.strict
+    )
+
+
+def cmd_report(args) -> int:
+    from runner.run import rerender
+
+    _require_run_dir(args.run_dir)
+    rerender(args.run_dir)
+    print(f"report: {args.run_dir / 'report.html'}")
+    return EXIT_OK
+
+
+def cmd_ls(args) -> int:
+    from runner import store
+
+    if not args.out.is_dir():
+        print(f"no runs under {args.out}")
+        return EXIT_OK
+    runs = sorted(p for p in args.out.iterdir() if (p / "manifest.json").exists())
+    for run_dir in runs:
+        manifest = store.read_json(run_dir / "manifest.json")
+        claims = store.read_claims(run_dir)
+        verdicts = {
+            v: sum(c.verdict == v for c in claims)
+            for v in ("PASS", "FAIL", "INCONCLUSIVE", "ERROR")
+        }
+        holding = sum(c.holds for c in claims)
+        counts = " ".join(f"{k}={v}" for k, v in verdicts.items() if v)
+        print(
+            f"{run_dir.name:60} {manifest.get('profile') or '-':8} {manifest.get('status'):11} "
+            f"holds {holding}/{len(claims)}  {counts}"
+        )
+    if not runs:
+        print(f"no runs under {args.out}")
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from runner.spec import Spec
+
+    print(json.dumps(Spec.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_claims(args) -> int:
+    from runner.claims import describe_kinds
+
+    for kind in describe_kinds():
+        print(f"{kind['kind']}")
+        for param in kind.get("parameters", []):
+            default = "" if param.get("required") else f" = {param.get('default')!r}"
+            print(f"    {param['name']}: {param['type']}{default}")
+        print(f"  expects: {kind.get('sentence', '')}")
+        example = kind.get("example")
+        if example:
+            print("  example:")
+            for line in str(example).rstrip().splitlines():
+                print(f"    {line}")
+        print()
+    return EXIT_OK
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "plan": cmd_plan,
+    "run": cmd_run,
+    "judge": cmd_judge,
+    "report": cmd_report,
+    "ls": cmd_ls,
+    "schema": cmd_schema,
+    "claims": cmd_claims,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as stop:  # argparse exits 2 on usage errors; pgdlab documents 4
-        return EXIT_USAGE if stop.code not in (0, None) else EXIT_OK
+    except SystemExit as stop:
+        return int(stop.code) if isinstance(stop.code, int) else EXIT_USAGE
     if args.version:
         print(_version_text())
         return EXIT_OK
-    parser.print_help()
-    return EXIT_OK
+    if not args.command:
+        parser.print_help()
+        return EXIT_OK
+    from runner.load import SpecError
+    from runner.plan import SweepError
+
+    try:
+        return COMMANDS[args.command](args)
+    except SpecError as problem:
+        print(problem.format(), file=sys.stderr)
+        return EXIT_USAGE
+    except SweepError as problem:
+        spec = getattr(args, "spec", "spec")
+        print(f"{spec}  sweep  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as problem:
+        print(f"runner: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        if args.debug:
+            raise
+        import traceback
+
+        print("runner: internal error (run with --debug for the traceback):", file=sys.stderr)
+        print(traceback.format_exc().strip().splitlines()[-1], file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -115,7 +115,9 @@ class ClaimResult:
     what the spec expected (a negative control, ``expected: fail``, holds when its verdict is
     FAIL). ``margin`` is signed, positive when the claim's condition is met with room to spare
     (in the claim's own units, e.g. ``bound - observed``). ``figure`` tells the report what to
-    draw: ``{"kind": ..., "metric": ..., "selections": [...], ...}``.
+    draw: ``{"series": {...}, "groups": {...}}`` (either may be absent; the contract is written
+    at the top of :mod:`runner.claims`). After a JSON round trip non-finite numbers are the
+    strings ``"nan"``, ``"inf"``, ``"-inf"``.
     """
 
     id: str

@@ -60,7 +60,8 @@ Task = Annotated[Regression1D | Regression2D | RandomJacobianTask, Field(discrim
 class MLPModel(Strict):
     """:func:`core.models.make_mlp` with ``hidden`` layer widths between the task's input and
     output sizes; ``output_scale`` wraps it as ``output_scale * (f(theta) - f(theta_0))``;
-    ``linearized`` trains its first-order Taylor model around ``theta_0`` (the exact lazy regime)."""
+    ``linearized`` trains its first-order Taylor model around ``theta_0`` (the exact lazy
+    regime)."""
 
     kind: Literal["mlp"]
     hidden: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
@@ -196,7 +197,8 @@ class MSEMetric(Strict):
 
 class FFTErrorMetric(Strict):
     """``|FFT_k(u - f)| / n`` on the task grid for the ``modes`` lowest frequencies (1-D: bins
-    0..modes-1; 2-D: the ``modes`` bins of smallest ``|k|``)."""
+    0..modes-1; 2-D: the ``modes`` bins of smallest ``|k|``, one of each conjugate pair ``+-k``,
+    labelled ``"kx,ky"``)."""
 
     kind: Literal["fft_error"]
     modes: int = Field(11, ge=1)
@@ -315,7 +317,9 @@ class DecayRateObservable(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> DecayRateObservable:
         if not 0 <= self.window[0] < self.window[1]:
-            raise ValueError(f"window must be [start, end] with 0 <= start < end, got {self.window}")
+            raise ValueError(
+                f"window must be [start, end] with 0 <= start < end, got {self.window}"
+            )
         return self
 
 
@@ -396,7 +400,7 @@ class CompareClaim(ClaimBase):
     op: Comparison
     factor: float = 1.0
     groups: list[str] | None = None
-    reduce: Literal["all", "any"] | float = "all"
+    reduce: Literal["all", "any"] | Annotated[float, Field(gt=0, le=1)] = "all"
 
 
 class OrderingClaim(ClaimBase):
@@ -423,6 +427,14 @@ class RateClaim(ClaimBase):
     min: float | None = None
     max: float | None = None
 
+    @model_validator(mode="after")
+    def _bounded(self) -> RateClaim:
+        if (self.expected_rate is None) != (self.rtol is None):
+            raise ValueError("give expected_rate together with rtol")
+        if self.expected_rate is None and self.min is None and self.max is None:
+            raise ValueError("give expected_rate with rtol, or min and/or max")
+        return self
+
 
 class UniformAcrossClaim(ClaimBase):
     """The spread of the observable across groups: ``max/min`` ratio or coefficient of variation,
@@ -435,6 +447,12 @@ class UniformAcrossClaim(ClaimBase):
     statistic: Literal["max_min_ratio", "cv"] = "max_min_ratio"
     max: float | None = None
     min: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> UniformAcrossClaim:
+        if self.max is None and self.min is None:
+            raise ValueError("give max and/or min")
+        return self
 
 
 class MonotonicClaim(ClaimBase):
@@ -555,13 +573,27 @@ class Spec(Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate claim ids: {duplicates}")
+        sweep_keys = set(self.sweep.grid) | set(self.sweep.zip)
         for claim in self.claims:
             for ref in _observable_refs(claim):
                 if ref not in self.observables:
                     raise ValueError(f"claim {claim.id!r}: unknown observable {ref!r}")
+            if isinstance(claim, EventClaim) and not isinstance(
+                self.observables[claim.observable], CrossingObservable
+            ):
+                raise ValueError(
+                    f"claim {claim.id!r}: observable {claim.observable!r} is not a crossing"
+                )
+            axis = getattr(claim, "axis", None)
+            if axis is not None and axis not in sweep_keys:
+                raise ValueError(
+                    f"claim {claim.id!r}: axis {axis!r} is not a sweep key "
+                    f"(sweep keys: {sorted(sweep_keys)})"
+                )
             for where in _wheres(claim):
                 optimizer = where.get("optimizer")
-                if optimizer is not None and optimizer not in self.optimizers:
+                # a list or mapping here is a user mistake, not a crash (unhashable in `in`)
+                if optimizer is not None and optimizer not in list(self.optimizers):
                     raise ValueError(f"claim {claim.id!r}: unknown optimizer {optimizer!r}")
         return self
 

@@ -34,6 +34,12 @@ def test_fft_2d_and_lowest_modes():
         (1, 0),
     ]
     np.testing.assert_allclose(error[0, 1], 0.5, atol=1e-6)
+    half_rows, half_cols = metrics.lowest_modes_2d((8, 8), 3, half_plane=True)
+    assert [(int(r), int(c)) for r, c in zip(half_rows, half_cols, strict=True)] == [
+        (0, 0),
+        (0, 1),
+        (1, 0),
+    ]
     np.testing.assert_allclose(error[0, 7], 0.5, atol=1e-6)
 
 

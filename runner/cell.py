@@ -1,0 +1,386 @@
+"""One cell: build the core objects from its resolved parameters, train, return its metrics.
+
+A cell's parameters are plain JSON (see :mod:`runner.plan`): ``task``, ``model``, ``loss``,
+``optimizer`` (with its ``name``), ``train``, ``metrics`` and ``seed``. Nothing here does linear
+algebra; it assembles :mod:`core` objects and calls them.
+
+Compile once per shape: scalar hyperparameters (learning rate, damping, GN cut-off, weight decay)
+travel as arrays (``hparams``) into an optimizer *factory* that is cached by the optimizer's
+structure, and the evaluation function is cached by the task and metric configuration, so cells
+that differ only in seed or in those scalars reuse one compiled program per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from core import curvature, metrics, models, optim, tasks, training
+from core.objectives import LinearLeastSquares, MeanSquaredError, Objective
+
+# Scalars that may change between cells without recompiling (per optimizer kind).
+HYPERPARAMETERS = {
+    "gd": ("learning_rate",),
+    "adam": ("learning_rate",),
+    "adamw": ("learning_rate", "weight_decay"),
+    "lm": ("learning_rate", "damping"),
+    "gn": ("learning_rate", "eps"),
+}
+
+
+# --- optimizers --------------------------------------------------------------------------------
+
+
+def split_hyperparameters(config: dict[str, Any], prefix: str = "") -> tuple[dict, dict]:
+    """``(structure, values)``: the config with its scalar hyperparameters replaced by names
+    (``"$learning_rate"``, ``"$first.damping"``) and the values by those names."""
+    structure: dict[str, Any] = {}
+    values: dict[str, float] = {}
+    names = HYPERPARAMETERS.get(config.get("kind", ""), ())
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if key in names and isinstance(value, (int, float)) and not isinstance(value, bool):
+            structure[key] = f"${path}"
+            values[path] = float(value)
+        elif isinstance(value, dict):
+            structure[key], inner = split_hyperparameters(value, f"{path}.")
+            values.update(inner)
+        else:
+            structure[key] = value
+    return structure, values
+
+
+def _schedule(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("kind") == "log_linear":
+        return optim.log_linear(value["start"], value["end"], value["steps"])
+    return value
+
+
+def transformation(config: dict[str, Any], h: dict[str, Any]) -> optax.GradientTransformation:
+    """The optax transformation of an optimizer config whose ``$name`` entries come from ``h``."""
+
+    def get(key: str) -> Any:
+        value = config[key]
+        return h[value[1:]] if isinstance(value, str) and value.startswith("$") else value
+
+    kind = config["kind"]
+    if kind == "gd":
+        return optax.sgd(get("learning_rate"), momentum=config.get("momentum"))
+    if kind == "adam":
+        return optax.adam(get("learning_rate"), b1=config["b1"], b2=config["b2"], eps=config["eps"])
+    if kind == "adamw":
+        return optax.adamw(
+            get("learning_rate"),
+            b1=config["b1"],
+            b2=config["b2"],
+            eps=config["eps"],
+            weight_decay=get("weight_decay"),
+        )
+    if kind == "lm":
+        return optim.levenberg_marquardt(
+            get("learning_rate"),
+            _schedule(get("damping")),
+            solver=config["solver"],
+            gram=config["gram"],
+            cg_max_iterations=config["cg_max_iterations"],
+            cg_tol=config["cg_tol"],
+            cg_tol_kind=config["cg_tol_kind"],
+        )
+    if kind == "gn":
+        return optim.gauss_newton(
+            get("learning_rate"), get("eps"), cutoff=config["cutoff"], solver=config["solver"]
+        )
+    if kind == "switch":
+        first = {k: v for k, v in h.items() if k.startswith("first.")}
+        second = {k: v for k, v in h.items() if k.startswith("second.")}
+        return optim.switch_at(
+            transformation(config["first"], {k[6:]: v for k, v in first.items()}),
+            transformation(config["second"], {k[7:]: v for k, v in second.items()}),
+            config["at"],
+        )
+    raise ValueError(f"unknown optimizer kind {kind!r}")
+
+
+@functools.cache
+def optimizer_factory(
+    structure_json: str,
+) -> Callable[[dict[str, Any]], optax.GradientTransformation]:
+    """One factory object per optimizer structure, so jit caches hit across cells."""
+    structure = json.loads(structure_json)
+
+    def factory(h: dict[str, Any]) -> optax.GradientTransformation:
+        return transformation(structure, h)
+
+    return factory
+
+
+# --- task, model, objective --------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """Training data, evaluation data and the metric grid for one cell."""
+
+    train_data: tuple[Any, Any]
+    grid_shape: tuple[int, ...]  # () when the task has no grid
+    linear: tasks.LinearProblem | None = None
+
+
+def build_problem(task: dict[str, Any], key: jax.Array) -> Problem:
+    kind = task["kind"]
+    if kind == "regression_1d":
+        data = tasks.regression_1d(task["points"])
+        return Problem((data.inputs, data.targets), data.grid_shape)
+    if kind == "regression_2d":
+        data = tasks.regression_2d(task["points_per_side"])
+        return Problem((data.inputs, data.targets), data.grid_shape)
+    if kind == "random_jacobian":
+        linear = tasks.random_jacobian(
+            key, task["residuals"], task["parameters"], task["singular_max"], task["singular_min"]
+        )
+        rows = jnp.zeros((task["residuals"], 1))  # the linear objective ignores its inputs
+        return Problem((rows, linear.targets[:, None]), (), linear)
+    raise ValueError(f"unknown task kind {kind!r}")
+
+
+def build_model(model: dict[str, Any], problem: Problem, key: jax.Array) -> Any:
+    inputs, targets = problem.train_data
+    sizes = (inputs.shape[1], *model["hidden"], targets.shape[1])
+    net: Any = models.make_mlp(
+        key,
+        sizes,
+        activation=model["activation"],
+        initializer=model["initializer"],
+        bias_init=model["bias_init"],
+        use_bias=model["use_bias"],
+        parametrisation=model["parametrisation"],
+        bias_scale=model["bias_scale"],
+        alpha=model["alpha"],
+        alpha_scope=model["alpha_scope"],
+    )
+    if model["linearized"]:
+        net = models.LinearizedModel.around(net)
+    if model.get("output_scale") is not None:
+        net = models.CenteredModel.around(net, model["output_scale"])
+    return net
+
+
+def build_objective(params_config: dict[str, Any], problem: Problem, key: jax.Array):
+    """``(objective, params)`` for the cell's model and loss."""
+    convention = params_config["loss"]["convention"]
+    if params_config["model"]["kind"] == "linear":
+        if problem.linear is None:
+            raise ValueError("model 'linear' needs the random_jacobian task")
+        objective = LinearLeastSquares(
+            static=None,
+            jacobian=problem.linear.jacobian,
+            targets=problem.linear.targets,
+            convention=convention,
+        )
+        return objective, jnp.zeros(problem.linear.jacobian.shape[1])
+    if problem.linear is not None:
+        raise ValueError("the random_jacobian task needs model kind 'linear'")
+    params, static = models.partition_trainable(build_model(params_config["model"], problem, key))
+    return MeanSquaredError(static, convention=convention), params
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+GRAM_METRICS = {"mode_error", "lemma_rate", "ntk_spectrum", "ntk_change"}
+
+
+def _gram(objective: Objective, params: Any, batch: Any) -> jax.Array:
+    extra = objective.extra_args(params, batch)
+    op = curvature.JacobianOperator(extra["residual_fn"], params)
+    return curvature.build_gram(op, gram_fn=extra.get("gram_fn"))
+
+
+def _residual(objective: Objective, params: Any, batch: Any) -> jax.Array:
+    return objective.extra_args(params, batch)["residual_fn"](params)
+
+
+def _count(config: dict[str, Any], available: int) -> int:
+    return available if config.get("modes") is None else min(config["modes"], available)
+
+
+def metric_groups(metric_configs: list[dict], grid_shape: tuple[int, ...], m: int) -> dict:
+    """Group labels of every grouped metric."""
+    groups: dict[str, list[str]] = {}
+    for config in metric_configs:
+        kind = config["kind"]
+        if kind == "fft_error":
+            if len(grid_shape) == 2:
+                rows, cols = metrics.lowest_modes_2d(grid_shape, config["modes"], half_plane=True)
+                kx = np.fft.fftfreq(grid_shape[0]) * grid_shape[0]
+                ky = np.fft.fftfreq(grid_shape[1]) * grid_shape[1]
+                groups[kind] = [
+                    f"{int(kx[r])},{int(ky[c])}"
+                    for r, c in zip(np.asarray(rows), np.asarray(cols), strict=False)
+                ]
+            else:
+                groups[kind] = [str(i) for i in range(config["modes"])]
+        elif kind in GRAM_METRICS - {"ntk_change"}:
+            groups[kind] = [str(i) for i in range(_count(config, m))]
+    return groups
+
+
+@functools.cache
+def evaluator(metrics_json: str, grid_shape: tuple[int, ...]) -> Callable[..., dict[str, Any]]:
+    """``evaluate(objective, params, eval_data) -> {metric: value}``, one object per configuration
+    (so ``jit`` compiles it once per shape)."""
+    metric_configs = json.loads(metrics_json)
+    modes_2d = None
+    for config in metric_configs:
+        if config["kind"] == "fft_error" and len(grid_shape) == 2:
+            modes_2d = metrics.lowest_modes_2d(grid_shape, config["modes"], half_plane=True)
+
+    def evaluate(objective: Objective, params: Any, data: dict[str, Any]) -> dict[str, Any]:
+        batch = (data["inputs"], data["targets"])
+        out: dict[str, Any] = {}
+        # Traced once: unused when no metric needs it (XLA drops dead code).
+        prediction = objective.predict(params, batch[0])
+        for config in metric_configs:
+            kind = config["kind"]
+            if kind == "mse":
+                out[kind] = metrics.mean_squared_error(prediction, batch[1])
+            elif kind == "fft_error":
+                if len(grid_shape) == 2:
+                    error = metrics.fft_mode_error_2d(
+                        batch[1][:, 0].reshape(grid_shape), prediction[:, 0].reshape(grid_shape)
+                    )
+                    out[kind] = error[modes_2d]
+                else:
+                    target, pred = batch[1][:, 0], prediction[:, 0]
+                    out[kind] = metrics.fft_mode_error(target, pred, jnp.arange(config["modes"]))
+            elif kind == "mode_error":
+                projected = data["eigenvectors0"].T @ _residual(objective, params, batch)
+                out[kind] = jnp.abs(projected)[: _count(config, projected.shape[0])]
+            elif kind == "lemma_rate":
+                out[kind] = data["lemma_rate"][: _count(config, data["lemma_rate"].shape[0])]
+            elif kind == "ntk_spectrum":
+                spectrum = metrics.ntk_spectrum(_gram(objective, params, batch))
+                out[kind] = spectrum[: _count(config, spectrum.shape[0])]
+            elif kind == "param_distance":
+                out[kind] = metrics.relative_distance(params, data["params0"])
+            elif kind == "ntk_change":
+                out[kind] = metrics.relative_distance(
+                    _gram(objective, params, batch), data["gram0"]
+                )
+        return out
+
+    return evaluate
+
+
+def lemma_rates(
+    optimizer: dict[str, Any], eigenvalues: jax.Array, convention: str, m: int
+) -> jax.Array:
+    """Per-mode rates ``-ln|1 - lr map(lambda)|`` the lemmas predict (NaN where they do not
+    apply: schedules, switches, adaptive methods).
+
+    ``eigenvalues`` belong to the objective's residual convention; GD follows the gradient of
+    the mean loss, whose kernel is ``(2/m) K_raw``, so its map rescales them to that convention.
+    """
+    kind = optimizer["kind"]
+    lr = optimizer.get("learning_rate", jnp.nan)
+    if kind == "gd" and optimizer.get("momentum") is None:
+        scale_sq = 2.0 / m if convention == "loss" else 1.0
+        per_step = lr * eigenvalues * (2.0 / m) / scale_sq
+    elif kind == "lm" and not isinstance(optimizer["damping"], dict):
+        per_step = lr * curvature.lm_mode_rate(eigenvalues, optimizer["damping"])
+    elif kind == "gn":
+        per_step = lr * curvature.gn_mode_rate(eigenvalues, optimizer["eps"], optimizer["cutoff"])
+    else:
+        return jnp.full_like(eigenvalues, jnp.nan)
+    return -jnp.log(jnp.abs(1.0 - per_step))
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CellOutcome:
+    eval_steps: np.ndarray
+    metrics: dict[str, np.ndarray]
+    groups: dict[str, list[str]]
+    records: dict[str, np.ndarray]
+    diverged_at: int | None
+    steps_done: int
+    wall_seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_cell(params_config: dict[str, Any], on_chunk: Callable[[int], None] | None = None):
+    """Train one cell described by its resolved parameters and return its :class:`CellOutcome`."""
+    precision = params_config["train"]["precision"]
+    with jax.enable_x64(precision == "float64"):
+        return _run_cell(params_config, on_chunk)
+
+
+def _run_cell(config: dict[str, Any], on_chunk: Callable[[int], None] | None) -> CellOutcome:
+    start = time.perf_counter()
+    key_task, key_model, key_batches = jax.random.split(jax.random.PRNGKey(config["seed"]), 3)
+    problem = build_problem(config["task"], key_task)
+    objective, params = build_objective(config, problem, key_model)
+    train_cfg = config["train"]
+    n = problem.train_data[0].shape[0]
+    batch_size = train_cfg.get("batch_size") or n
+    sampler = training.BatchSampler.shuffled(n, min(batch_size, n), key_batches)
+
+    optimizer_cfg = {k: v for k, v in config["optimizer"].items() if k != "name"}
+    structure, values = split_hyperparameters(optimizer_cfg)
+    factory = optimizer_factory(json.dumps(structure, sort_keys=True))
+    dtype = jax.tree.leaves(params)[0].dtype
+    hparams = {name: jnp.asarray(value, dtype) for name, value in values.items()}
+
+    metric_configs = config["metrics"]
+    m = problem.train_data[1].size
+    eval_data: dict[str, Any] = {
+        "inputs": problem.train_data[0],
+        "targets": problem.train_data[1],
+        "params0": params,
+    }
+    kinds = {c["kind"] for c in metric_configs}
+    if kinds & GRAM_METRICS:
+        gram0 = _gram(objective, params, problem.train_data)
+        eigen = curvature.GramEigen.of(gram0)
+        eigenvalues = eigen.eigenvalues[::-1]  # largest first: mode 0 is the stiffest
+        eval_data["gram0"] = gram0
+        eval_data["eigenvectors0"] = eigen.eigenvectors[:, ::-1]
+        eval_data["lemma_rate"] = lemma_rates(
+            optimizer_cfg, eigenvalues, config["loss"]["convention"], m
+        )
+    evaluate = evaluator(json.dumps(metric_configs, sort_keys=True), problem.grid_shape)
+
+    result = training.train(
+        objective,
+        factory,
+        params,
+        problem.train_data,
+        steps=train_cfg["steps"],
+        eval_every=train_cfg["eval_every"],
+        evaluate=evaluate,
+        eval_data=eval_data,
+        sampler=sampler,
+        hparams=hparams,
+        on_chunk=on_chunk,
+    )
+    diverged = int(result.diverged_at)
+    return CellOutcome(
+        eval_steps=np.asarray(result.eval_steps),
+        metrics={k: np.asarray(v) for k, v in result.evaluations.items()},
+        groups=metric_groups(metric_configs, problem.grid_shape, m),
+        records={k: np.asarray(v) for k, v in result.records.items()},
+        diverged_at=diverged if diverged >= 0 else None,
+        steps_done=result.steps_done,
+        wall_seconds=time.perf_counter() - start,
+        timings=result.timings,
+    )

@@ -1,0 +1,228 @@
+"""Engines: run the planned cells and write each one's directory.
+
+* ``inline``: one cell after the other in this process (debugging; compiled programs are shared
+  across cells of one shape).
+* ``local``: a process pool with the *spawn* start method (JAX is not fork-safe), ``--jobs N``
+  workers; each worker keeps its compiled programs across the cells it runs.
+
+Cells travel to workers as JSON (their resolved parameters), never as pickled closures; a worker
+writes only inside its own cell directory; the parent alone writes the manifest, claims and report.
+Cells with the same content hash (e.g. GD repeated under a sweep of LM's damping) run once; the
+others get a copy of its files.
+
+Failures: a cell that raises is recorded with its traceback (``error.txt``, status ``error``) and
+the others go on. Ctrl-C stops the run: finished cells stay on disk, the rest are not written,
+and :class:`Interrupted` carries what finished.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any, TextIO
+
+from runner.plan import Cell
+from runner.store import cell_dir, read_json, write_cell, write_json
+
+ENGINES = ("inline", "local")
+
+
+class Interrupted(Exception):
+    def __init__(self, summaries: dict[str, dict]):
+        super().__init__("interrupted")
+        self.summaries = summaries
+
+
+def _cell_from_json(data: dict[str, Any]) -> Cell:
+    return Cell(
+        data["index"], data["optimizer"], data["seed"], data["point"], data["params"], data["hash"]
+    )
+
+
+def run_one(
+    cell_json: dict[str, Any], directory: str, on_chunk: Callable[[int], None] | None = None
+) -> dict:
+    """Train one cell and write its directory; never raises for a failing cell (except Ctrl-C)."""
+    from runner.cell import run_cell
+
+    cell = _cell_from_json(cell_json)
+    path = Path(directory)
+    try:
+        outcome = run_cell(cell.params, on_chunk=on_chunk)
+    except KeyboardInterrupt:
+        raise
+    except Exception:  # the cell's failure is data: recorded, judged as an error
+        return write_cell(path, cell, None, traceback.format_exc())
+    return write_cell(path, cell, outcome, None)
+
+
+def _worker_init() -> None:
+    # Workers ignore Ctrl-C; the parent decides (it terminates them when interrupted).
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Progress:
+    """Cells done / total, the current cell's step and an ETA: one rewritten line on a terminal,
+    plain lines otherwise."""
+
+    def __init__(self, total: int, jobs: int, stream: TextIO | None = None):
+        self.total, self.jobs = total, max(jobs, 1)
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.done = 0
+        self.started = time.perf_counter()
+        self.current = ""
+
+    def _eta(self) -> str:
+        if self.done == 0:
+            return "?"
+        elapsed = time.perf_counter() - self.started
+        remaining = elapsed / self.done * (self.total - self.done)
+        return f"{remaining:.0f}s"
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K" + text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def start(self, cell: Cell) -> None:
+        self.current = cell.cell_id
+        if self.tty:
+            self._line(f"[{self.done}/{self.total}] {self.current} starting  ETA {self._eta()}")
+
+    def step(self, cell: Cell, steps_done: int) -> None:
+        if self.tty:
+            total = cell.params["train"]["steps"]
+            self._line(
+                f"[{self.done}/{self.total}] {cell.cell_id} step {steps_done}/{total}  "
+                f"ETA {self._eta()}"
+            )
+
+    def finish(self, cell: Cell, summary: dict, reused: bool = False) -> None:
+        self.done += 1
+        how = (
+            "reused"
+            if reused
+            else f"{summary['status']} in {summary.get('wall_seconds') or 0:.1f}s"
+        )
+        line = f"[{self.done}/{self.total}] {cell.cell_id} {how}"
+        if self.tty:
+            self.stream.write("\r\033[K" + line + "\n")
+            self.stream.flush()
+        else:
+            self._line(line)
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _copy_cell(source: Path, target: Path, cell: Cell) -> dict:
+    """Results of an identical cell (same hash) under another cell id."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("metrics.npz", "error.txt"):
+        if (source / name).exists():
+            shutil.copyfile(source / name, target / name)
+    write_json(target / "cell.json", cell.to_json())
+    summary = read_json(source / "summary.json")
+    summary["cell_id"] = cell.cell_id
+    summary["same_as"] = source.name
+    write_json(target / "summary.json", summary)
+    return summary
+
+
+def execute(
+    cells: list[Cell],
+    run_dir: Path,
+    *,
+    engine: str = "inline",
+    jobs: int = 1,
+    reuse: dict[str, dict] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, dict]:
+    """Run every cell not in ``reuse`` (cell id -> stored summary); return all summaries."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    reuse = reuse or {}
+    progress = progress or Progress(len(cells), jobs)
+    summaries: dict[str, dict] = {}
+    first_by_hash: dict[str, Cell] = {}
+    todo: list[Cell] = []
+    duplicates: list[tuple[Cell, Cell]] = []
+    for cell in cells:
+        if cell.cell_id in reuse:
+            summaries[cell.cell_id] = reuse[cell.cell_id]
+            progress.finish(cell, reuse[cell.cell_id], reused=True)
+        elif cell.hash in first_by_hash:
+            duplicates.append((cell, first_by_hash[cell.hash]))
+        else:
+            first_by_hash[cell.hash] = cell
+            todo.append(cell)
+    try:
+        if engine == "inline" or jobs <= 1:
+            _run_inline(todo, run_dir, summaries, progress)
+        else:
+            _run_local(todo, run_dir, summaries, progress, jobs)
+    except KeyboardInterrupt:
+        progress.close()
+        raise Interrupted(summaries) from None
+    for cell, source in duplicates:
+        source_dir = cell_dir(run_dir, source)
+        if source.cell_id in summaries and (source_dir / "summary.json").exists():
+            summaries[cell.cell_id] = _copy_cell(source_dir, cell_dir(run_dir, cell), cell)
+            progress.finish(cell, summaries[cell.cell_id], reused=True)
+    progress.close()
+    return summaries
+
+
+def _run_inline(todo: list[Cell], run_dir: Path, summaries: dict, progress: Progress) -> None:
+    for cell in todo:
+        progress.start(cell)
+
+        def report_step(done: int, current: Cell = cell) -> None:
+            progress.step(current, done)
+
+        summary = run_one(cell.to_json(), str(cell_dir(run_dir, cell)), on_chunk=report_step)
+        summaries[cell.cell_id] = summary
+        progress.finish(cell, summary)
+
+
+def _run_local(
+    todo: list[Cell], run_dir: Path, summaries: dict, progress: Progress, jobs: int
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init)
+    futures: dict[Future, Cell] = {}
+    try:
+        for cell in todo:
+            futures[pool.submit(run_one, cell.to_json(), str(cell_dir(run_dir, cell)))] = cell
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                cell = futures[future]
+                try:
+                    summary = future.result()
+                except Exception:  # a worker that died (e.g. killed): record, go on
+                    summary = write_cell(
+                        cell_dir(run_dir, cell), cell, None, traceback.format_exc()
+                    )
+                summaries[cell.cell_id] = summary
+                progress.finish(cell, summary)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise
+    pool.shutdown(wait=True)

@@ -1,0 +1,249 @@
+"""The run directory: plain files that can be copied anywhere and judged again.
+
+```
+reports/<utc>_<spec-name>_<spec-hash8>/
+  manifest.json  spec.yaml  spec.resolved.yaml  overrides.txt  env.json
+  cells/<cell_id>/  cell.json  metrics.npz  summary.json  [error.txt]
+  claims.json  report.html  junit.xml
+```
+
+Every file is written atomically (a temporary file in the same directory, then ``os.replace``),
+so a killed run never leaves a half-written file. A cell is *finished* when its
+``summary.json`` exists; it is written last, after ``metrics.npz``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from runner.plan import Cell
+from runner.results import CellResult, ClaimResult, jsonable
+
+PACKAGES = (
+    "pgdlab",
+    "jax",
+    "jaxlib",
+    "equinox",
+    "optax",
+    "numpy",
+    "scipy",
+    "pydantic",
+    "matplotlib",
+)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(jsonable(data), indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def run_dir_name(spec_name: str, spec_hash: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}_{spec_name}_{spec_hash[:8]}"
+
+
+def point_latest(out_root: Path, run_dir: Path) -> None:
+    """``reports/latest`` -> the newest run (a symlink; a text file where links fail)."""
+    link = out_root / "latest"
+    try:
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(run_dir.name, target_is_directory=True)
+    except OSError:
+        atomic_write_text(link, run_dir.name + "\n")
+
+
+# --- environment -------------------------------------------------------------------------------
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def environment(spec_path: Path) -> dict[str, Any]:
+    """Provenance for ``env.json``: git state of the spec's repository, versions, devices."""
+    import jax
+
+    from core.threads import applied
+
+    cwd = spec_path.resolve().parent
+    commit = _git(["rev-parse", "HEAD"], cwd)
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    packages: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    return {
+        "git": {"commit": commit, "dirty": None if status is None else bool(status)},
+        "packages": packages,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "jax_devices": [str(d) for d in jax.devices()],
+        "threads": dict(applied),
+        "env_vars": {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "XLA_FLAGS")},
+        "data_sources": {},
+    }
+
+
+# --- cells -------------------------------------------------------------------------------------
+
+
+def cell_dir(run_dir: Path, cell: Cell) -> Path:
+    return run_dir / "cells" / cell.cell_id
+
+
+def write_cell(directory: Path, cell: Cell, outcome: Any | None, error: str | None) -> dict:
+    """Write a cell's files (summary last) and return its summary."""
+    atomic_write_text(directory / "cell.json", json.dumps(jsonable(cell.to_json()), indent=2))
+    if outcome is not None:
+        buffer = io.BytesIO()
+        arrays = {"eval/step": outcome.eval_steps}
+        arrays.update({f"eval/{k}": v for k, v in outcome.metrics.items()})
+        arrays.update({f"train/{k}": v for k, v in outcome.records.items()})
+        np.savez_compressed(buffer, **arrays)
+        atomic_write_bytes(directory / "metrics.npz", buffer.getvalue())
+    if error is not None:
+        atomic_write_text(directory / "error.txt", error)
+    if error is not None or outcome is None:
+        status = "error"
+    elif outcome.diverged_at is not None:
+        status = "diverged"
+    else:
+        status = "finished"
+    summary = {
+        "cell_id": cell.cell_id,
+        "hash": cell.hash,
+        "status": status,
+        "steps_done": None if outcome is None else outcome.steps_done,
+        "diverged_at": None if outcome is None else outcome.diverged_at,
+        "wall_seconds": None if outcome is None else outcome.wall_seconds,
+        "groups": {} if outcome is None else outcome.groups,
+        "error": None if error is None else error.strip().splitlines()[-1][:500],
+        "finished_at": utc_now(),
+    }
+    write_json(directory / "summary.json", summary)
+    return summary
+
+
+def read_summary(directory: Path) -> dict | None:
+    path = directory / "summary.json"
+    if not path.exists():
+        return None
+    try:
+        return read_json(path)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def load_cell(directory: Path) -> CellResult:
+    """A stored cell as a :class:`CellResult` (status ``missing`` if it never finished)."""
+    info = read_json(directory / "cell.json")
+    summary = read_summary(directory)
+    base = dict(
+        cell_id=info["cell_id"], optimizer=info["optimizer"], seed=info["seed"], point=info["point"]
+    )
+    if summary is None:
+        return CellResult(**base, status="missing")
+    result = CellResult(
+        **base,
+        status=summary["status"],
+        diverged_at=summary.get("diverged_at"),
+        error=summary.get("error"),
+        wall_seconds=summary.get("wall_seconds") or 0.0,
+        steps_done=summary.get("steps_done") or 0,
+        groups=summary.get("groups") or {},
+    )
+    metrics_path = directory / "metrics.npz"
+    if metrics_path.exists():
+        with np.load(metrics_path) as arrays:
+            for name in arrays.files:
+                kind, _, metric = name.partition("/")
+                if name == "eval/step":
+                    result.eval_steps = arrays[name]
+                elif kind == "eval":
+                    result.metrics[metric] = arrays[name]
+                else:
+                    result.records[metric] = arrays[name]
+    return result
+
+
+def load_cells(run_dir: Path, manifest: dict) -> list[CellResult]:
+    cells = []
+    for entry in manifest.get("cells", []):
+        directory = run_dir / "cells" / entry["cell_id"]
+        if (directory / "cell.json").exists():
+            cells.append(load_cell(directory))
+        else:
+            cells.append(
+                CellResult(
+                    cell_id=entry["cell_id"],
+                    optimizer=entry["optimizer"],
+                    seed=entry["seed"],
+                    point=entry.get("point", {}),
+                    status="missing",
+                )
+            )
+    return cells
+
+
+# --- claims ------------------------------------------------------------------------------------
+
+
+def write_claims(run_dir: Path, claims: list[ClaimResult]) -> None:
+    write_json(run_dir / "claims.json", {"claims": [c.to_dict() for c in claims]})
+
+
+def read_claims(run_dir: Path) -> list[ClaimResult]:
+    path = run_dir / "claims.json"
+    if not path.exists():
+        return []
+    return [ClaimResult.from_dict(c) for c in read_json(path)["claims"]]
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(jsonable(data), sort_keys=False, default_flow_style=None, width=100)
