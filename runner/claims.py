@@ -290,7 +290,8 @@ def _ci(values: np.ndarray | Sequence[float], how: str) -> list[float] | None:
         return None
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     resampled = data[rng.integers(0, data.size, size=(BOOTSTRAP_RESAMPLES, data.size))]
-    lo, hi = np.percentile(AGGREGATES[how](resampled, axis=1), [2.5, 97.5])
+    # inverted_cdf picks resampled values without interpolating (inf - inf would give nan)
+    lo, hi = np.percentile(AGGREGATES[how](resampled, axis=1), [2.5, 97.5], method="inverted_cdf")
     return [float(lo), float(hi)]
 
 

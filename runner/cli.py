@@ -256,7 +256,9 @@ def cmd_ls(args) -> int:
     if not args.out.is_dir():
         print(f"no runs under {args.out}")
         return EXIT_OK
-    runs = sorted(p for p in args.out.iterdir() if (p / "manifest.json").exists())
+    runs = sorted(
+        p for p in args.out.iterdir() if (p / "manifest.json").exists() and not p.is_symlink()
+    )
     for run_dir in runs:
         manifest = store.read_json(run_dir / "manifest.json")
         claims = store.read_claims(run_dir)

@@ -122,7 +122,7 @@ def run_spec(
 ) -> RunOutcome:
     cells = select_cells(plan(loaded.spec, loaded.resolved), only)
     if resume is not None:
-        run_dir = resume
+        run_dir = resume.resolve()  # reports/latest -> the run it points at
         previous = (
             store.read_json(run_dir / "manifest.json")
             if (run_dir / "manifest.json").exists()

@@ -44,6 +44,10 @@ PACKAGES = (
 )
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -52,6 +56,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp creates 0600; a report is meant to be shared
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -82,6 +87,7 @@ def run_dir_name(spec_name: str, spec_hash: str) -> str:
 def point_latest(out_root: Path, run_dir: Path) -> None:
     """``reports/latest`` -> the newest run (a symlink; a text file where links fail)."""
     link = out_root / "latest"
+    run_dir = run_dir.resolve()
     try:
         if link.is_symlink() or link.exists():
             link.unlink()
