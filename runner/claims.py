@@ -398,7 +398,12 @@ def _fmt(x: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    return _fmt(value) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return _fmt(value)
+    if isinstance(value, dict) and isinstance(value.get("kind"), str):
+        # a swept sub-mapping (a whole task or model): its kind names it in sentences
+        return f"{value['kind']}(...)"
+    return str(value)
 
 
 def _where_text(where: Where) -> str:
@@ -971,8 +976,10 @@ class UniformAcrossKind(ClaimKind[UniformAcrossClaim]):
             lo_g, hi_g = min(values, key=values.__getitem__), max(values, key=values.__getitem__)
             row = {
                 name: stat,
-                f"min ({word} {lo_g})": values[lo_g],
-                f"max ({word} {hi_g})": values[hi_g],
+                "min": values[lo_g],
+                "min at": f"{word} {lo_g}",
+                "max": values[hi_g],
+                "max at": f"{word} {hi_g}",
             }
             evidence.append(Evidence(f"s{s}", row, table.cells[s].cell_id, self.ok(claim, stat)))
         x, ci = _aggregate(list(per_seed.values()), how), _ci(list(per_seed.values()), how)
@@ -980,7 +987,7 @@ class UniformAcrossKind(ClaimKind[UniformAcrossClaim]):
         evidence.append(
             Evidence(
                 f"{how} over {_count(n, 'seed')}",
-                {name: x, "max": claim.max, "min": claim.min},
+                {name: x, "bound max": claim.max, "bound min": claim.min},
                 None,
                 passed,
             )

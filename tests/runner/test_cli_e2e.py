@@ -309,3 +309,11 @@ def test_console_entry_point_reports_spec_errors(tmp_path):
     assert result.returncode == 4
     assert re.search(r"bad\.yaml:3:\d+\s+train\.stepz\s+unknown key", result.stderr), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_committed_schema_is_current(capsys):
+    """``spec.schema.json`` (the specs' editor modeline points at it) matches ``runner schema``."""
+    code, out, _ = _run_cli(["schema"], capsys)
+    assert code == cli.EXIT_OK
+    committed = (ROOT / "spec.schema.json").read_text()
+    assert json.loads(committed) == json.loads(out), "run: runner schema > spec.schema.json"
