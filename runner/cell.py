@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from core import curvature, metrics, models, optim, tasks, training
+from core import curvature, metrics, models, optim, pde, tasks, training
 from core.objectives import LinearLeastSquares, MeanSquaredError, Objective
 
 # Scalars that may change between cells without recompiling (per optimizer kind).
@@ -128,33 +128,58 @@ def optimizer_factory(
 
 @dataclass
 class Problem:
-    """Training data, evaluation data and the metric grid for one cell."""
+    """Training data, evaluation data and the metric grid for one cell.
+
+    ``eval_data`` is the set the evaluation metrics use (the task grid for regressions, a held-out
+    grid with the exact solution for the PINN); ``grid_shape`` is its grid (``()``: none).
+    """
 
     train_data: tuple[Any, Any]
-    grid_shape: tuple[int, ...]  # () when the task has no grid
+    grid_shape: tuple[int, ...]
+    output_dim: int
+    eval_data: tuple[Any, Any] | None = None
     linear: tasks.LinearProblem | None = None
+
+    @property
+    def evaluation(self) -> tuple[Any, Any]:
+        return self.train_data if self.eval_data is None else self.eval_data
 
 
 def build_problem(task: dict[str, Any], key: jax.Array) -> Problem:
     kind = task["kind"]
     if kind == "regression_1d":
         data = tasks.regression_1d(task["points"])
-        return Problem((data.inputs, data.targets), data.grid_shape)
+        return Problem((data.inputs, data.targets), data.grid_shape, 1)
     if kind == "regression_2d":
         data = tasks.regression_2d(task["points_per_side"])
-        return Problem((data.inputs, data.targets), data.grid_shape)
+        return Problem((data.inputs, data.targets), data.grid_shape, 1)
     if kind == "random_jacobian":
         linear = tasks.random_jacobian(
             key, task["residuals"], task["parameters"], task["singular_max"], task["singular_min"]
         )
         rows = jnp.zeros((task["residuals"], 1))  # the linear objective ignores its inputs
-        return Problem((rows, linear.targets[:, None]), (), linear)
+        return Problem((rows, linear.targets[:, None]), (), 1, linear=linear)
+    if kind == "poisson":
+        poisson = pde.poisson_square(
+            key,
+            task["n"],
+            task["m"],
+            interior=task["interior"],
+            boundary_per_edge=task["boundary_per_edge"],
+            grid_points_per_side=task["grid_points_per_side"],
+        )
+        return Problem(
+            (poisson.points, poisson.flags),
+            poisson.grid_shape,
+            1,
+            eval_data=(poisson.grid, poisson.grid_solution),
+        )
     raise ValueError(f"unknown task kind {kind!r}")
 
 
 def build_model(model: dict[str, Any], problem: Problem, key: jax.Array) -> Any:
-    inputs, targets = problem.train_data
-    sizes = (inputs.shape[1], *model["hidden"], targets.shape[1])
+    inputs, _ = problem.train_data
+    sizes = (inputs.shape[1], *model["hidden"], problem.output_dim)
     net: Any = models.make_mlp(
         key,
         sizes,
@@ -190,6 +215,8 @@ def build_objective(params_config: dict[str, Any], problem: Problem, key: jax.Ar
     if problem.linear is not None:
         raise ValueError("the random_jacobian task needs model kind 'linear'")
     params, static = models.partition_trainable(build_model(params_config["model"], problem, key))
+    if params_config["loss"]["kind"] == "pinn":
+        return pde.PoissonResidual(static, convention=convention), params
     return MeanSquaredError(static, convention=convention), params
 
 
@@ -252,6 +279,10 @@ def evaluator(metrics_json: str, grid_shape: tuple[int, ...]) -> Callable[..., d
             kind = config["kind"]
             if kind == "mse":
                 out[kind] = metrics.mean_squared_error(prediction, batch[1])
+            elif kind == "rel_l2":
+                out[kind] = jnp.linalg.norm(prediction - batch[1]) / jnp.linalg.norm(batch[1])
+            elif kind == "train_loss":
+                out[kind] = objective.loss(params, data["train"])
             elif kind == "fft_error":
                 if len(grid_shape) == 2:
                     error = metrics.fft_mode_error_2d(
@@ -262,18 +293,18 @@ def evaluator(metrics_json: str, grid_shape: tuple[int, ...]) -> Callable[..., d
                     target, pred = batch[1][:, 0], prediction[:, 0]
                     out[kind] = metrics.fft_mode_error(target, pred, jnp.arange(config["modes"]))
             elif kind == "mode_error":
-                projected = data["eigenvectors0"].T @ _residual(objective, params, batch)
+                projected = data["eigenvectors0"].T @ _residual(objective, params, data["train"])
                 out[kind] = jnp.abs(projected)[: _count(config, projected.shape[0])]
             elif kind == "lemma_rate":
                 out[kind] = data["lemma_rate"][: _count(config, data["lemma_rate"].shape[0])]
             elif kind == "ntk_spectrum":
-                spectrum = metrics.ntk_spectrum(_gram(objective, params, batch))
+                spectrum = metrics.ntk_spectrum(_gram(objective, params, data["train"]))
                 out[kind] = spectrum[: _count(config, spectrum.shape[0])]
             elif kind == "param_distance":
                 out[kind] = metrics.relative_distance(params, data["params0"])
             elif kind == "ntk_change":
                 out[kind] = metrics.relative_distance(
-                    _gram(objective, params, batch), data["gram0"]
+                    _gram(objective, params, data["train"]), data["gram0"]
                 )
         return out
 
@@ -342,10 +373,11 @@ def _run_cell(config: dict[str, Any], on_chunk: Callable[[int], None] | None) ->
     hparams = {name: jnp.asarray(value, dtype) for name, value in values.items()}
 
     metric_configs = config["metrics"]
-    m = problem.train_data[1].size
+    m = jax.eval_shape(lambda p: _residual(objective, p, problem.train_data), params).shape[0]
     eval_data: dict[str, Any] = {
-        "inputs": problem.train_data[0],
-        "targets": problem.train_data[1],
+        "inputs": problem.evaluation[0],
+        "targets": problem.evaluation[1],
+        "train": problem.train_data,
         "params0": params,
     }
     kinds = {c["kind"] for c in metric_configs}

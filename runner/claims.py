@@ -1378,15 +1378,12 @@ def _axis(claim: Any, context: Context, numeric: bool) -> Axis:
 
 
 class _AxisKind(ClaimKind[C]):
-    """Shared by the kinds over a sweep axis: panels per axis value, per-seed rows, the figure."""
+    """Shared by the kinds over a sweep axis: one panel (a colour per axis value), per-seed rows,
+    the figure."""
 
     def selections(self, claim, context):
-        points = _axis_points(claim, context, numeric=False)
-        try:
-            points.sort()
-        except TypeError:
-            pass
-        return [(f"{claim.axis}={_short(p)}", {**claim.where, claim.axis: p}) for p in points]
+        # One panel: the cells along the axis share it, a colour per axis value (Fig. 4 style).
+        return [(f"{_where_text(claim.where)}, by {claim.axis}", dict(claim.where))]
 
     def expected_sentence(self, claim, observables=None):
         word, subject = (

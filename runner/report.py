@@ -463,6 +463,7 @@ def _context(view: RunView) -> dict[str, Any]:
         "run_status": str(manifest.get("status") or ""),
         "verdict": _overall(view),
         "claims": claims,
+        "overview": _overview_figures(view),
         "grid": _grid(view.cells),
         "command": _command(manifest.get("command")),
         "provenance": _provenance(view),
@@ -515,6 +516,31 @@ def _overall(view: RunView) -> dict[str, Any]:
     if status and status != "finished":
         notes.append(f"run status: {status}")
     return {"headline": headline, "css": css, "notes": notes, "cell_errors": cell_errors}
+
+
+def _overview_figures(view: RunView) -> list[dict[str, Any]]:
+    """The spec's own ``figures`` (e.g. Fig. 4: loss per optimizer, a colour per frequency)."""
+    out = []
+    for number, figure in enumerate(getattr(view.spec, "figures", None) or []):
+        part = {
+            "kind": "series",
+            "metric": figure.metric,
+            "selections": [{"label": p.label, "where": dict(p.where)} for p in figure.panels],
+            "log_y": figure.log_y,
+            "window": None,
+        }
+        try:
+            fig = series_figure(part, view.cells)
+            try:
+                svg = Markup(figure_svg(fig, prefix=f"o{number}-"))
+            finally:
+                fig.clear()
+            out.append({"title": figure.title, "svg": svg, "error": None})
+        except Exception as error:  # a broken figure must not cost the whole report
+            out.append(
+                {"title": figure.title, "svg": None, "error": f"{type(error).__name__}: {error}"}
+            )
+    return out
 
 
 def _claim_context(claim: ClaimResult, view: RunView, index: int) -> dict[str, Any]:

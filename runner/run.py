@@ -206,7 +206,8 @@ def load_run_spec(run_dir: Path, spec_path: Path | None = None) -> LoadedSpec:
     """The spec of a stored run with its profile and overrides: from ``spec_path`` (e.g. the
     original file after editing a claim) or the run's own ``spec.yaml``."""
     manifest = store.read_json(run_dir / "manifest.json")
-    path = spec_path or run_dir / "spec.yaml"
+    judged = run_dir / "spec.judged.yaml"
+    path = spec_path or (judged if judged.exists() else run_dir / "spec.yaml")
     return load_spec(path, profile=manifest.get("profile"), overrides=manifest.get("overrides", []))
 
 
@@ -223,6 +224,11 @@ def rejudge(run_dir: Path, spec_path: Path | None = None) -> tuple[list[ClaimRes
     loaded = load_run_spec(run_dir, spec_path)
     manifest = store.read_json(run_dir / "manifest.json")
     changed = changed_cells(run_dir, loaded)
+    if spec_path is not None:
+        # spec.yaml stays the spec the cells were trained with; the claims now come from this one
+        store.atomic_write_text(run_dir / "spec.judged.yaml", loaded.text)
+        manifest["judged_with"] = str(spec_path)
+        store.write_json(run_dir / "manifest.json", manifest)
     claims = judge_and_report(run_dir, loaded, manifest)
     return claims, changed
 

@@ -51,7 +51,23 @@ class RandomJacobianTask(Strict):
     singular_min: float = Field(1e-4, gt=0)
 
 
-Task = Annotated[Regression1D | Regression2D | RandomJacobianTask, Field(discriminator="kind")]
+class Poisson(Strict):
+    """``-Laplace(u) = f`` on the unit square, ``u = 0`` on the boundary, exact solution
+    ``sin(n pi x) sin(m pi y)`` (section 4.2, Fig. 4; :mod:`core.pde`). Collocation points:
+    ``interior`` uniform in the square and ``boundary_per_edge`` uniform on each edge, drawn from
+    the cell's seed; metrics use a ``grid_points_per_side^2`` grid and the exact solution."""
+
+    kind: Literal["poisson"]
+    n: int = Field(1, ge=1)
+    m: int = Field(1, ge=1)
+    interior: int = Field(640, ge=1)
+    boundary_per_edge: int = Field(10, ge=1)
+    grid_points_per_side: int = Field(64, ge=4)
+
+
+Task = Annotated[
+    Regression1D | Regression2D | RandomJacobianTask | Poisson, Field(discriminator="kind")
+]
 
 
 # --- models ------------------------------------------------------------------------------------
@@ -100,7 +116,16 @@ class MSELoss(Strict):
     convention: Literal["loss", "raw"] = "loss"
 
 
-Loss = Annotated[MSELoss, Field(discriminator="kind")]
+class PinnLoss(Strict):
+    """``mean_i r_i^2`` of the PINN residuals (``Laplace(u) + f`` inside, ``u`` on the boundary)
+    over the points of a batch; ``convention`` as for ``mse`` (``loss``: ``r`` scaled by
+    ``sqrt(2/m)``)."""
+
+    kind: Literal["pinn"]
+    convention: Literal["loss", "raw"] = "loss"
+
+
+Loss = Annotated[MSELoss | PinnLoss, Field(discriminator="kind")]
 
 
 # --- optimizers --------------------------------------------------------------------------------
@@ -190,9 +215,23 @@ class Train(Strict):
 
 
 class MSEMetric(Strict):
-    """Mean-squared error on the evaluation set (the full grid for regressions)."""
+    """Mean-squared error on the evaluation set (the full grid for regressions, the held-out grid
+    against the exact solution for the PINN)."""
 
     kind: Literal["mse"]
+
+
+class RelativeL2Metric(Strict):
+    """``||f - y|| / ||y||`` on the evaluation set."""
+
+    kind: Literal["rel_l2"]
+
+
+class TrainLossMetric(Strict):
+    """The training loss on the whole training set (the per-step ``loss`` record is the loss of
+    that step's mini-batch)."""
+
+    kind: Literal["train_loss"]
 
 
 class FFTErrorMetric(Strict):
@@ -242,6 +281,8 @@ class KernelChangeMetric(Strict):
 
 Metric = Annotated[
     MSEMetric
+    | RelativeL2Metric
+    | TrainLossMetric
     | FFTErrorMetric
     | ModeErrorMetric
     | LemmaRateMetric
@@ -520,6 +561,25 @@ Claim = Annotated[
 ]
 
 
+# --- overview figures --------------------------------------------------------------------------
+
+
+class Panel(Strict):
+    label: str
+    where: Where = Field(default_factory=dict)
+
+
+class FigureSpec(Strict):
+    """An overview figure in the report, besides the claims' own: ``metric`` against step, one
+    panel per entry of ``panels``; in a panel, cells that differ in a sweep value get their own
+    colour (matplotlib's cycle: blue, orange, green, ...) and seeds share it."""
+
+    title: str
+    metric: str
+    panels: list[Panel] = Field(min_length=1)
+    log_y: bool = True
+
+
 # --- the spec ----------------------------------------------------------------------------------
 
 
@@ -538,6 +598,7 @@ class Spec(Strict):
     sweep: Sweep = Sweep()
     observables: dict[str, Observable] = Field(default_factory=dict)
     claims: list[Claim] = Field(default_factory=list)
+    figures: list[FigureSpec] = Field(default_factory=list)
     profiles: dict[Literal["smoke", "default", "paper"], dict[str, Any]] = Field(
         default_factory=dict
     )
@@ -552,8 +613,18 @@ class Spec(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Spec:
-        """Claims and observables refer to names that exist."""
+        """Claims and observables refer to names that exist; task and loss fit together."""
+        if (self.task.kind == "poisson") != (self.loss.kind == "pinn"):
+            raise ValueError(
+                f"task {self.task.kind!r} needs loss kind "
+                f"{'pinn' if self.task.kind == 'poisson' else 'mse'}, got {self.loss.kind!r}"
+            )
         metric_names = {m.kind for m in self.metrics} | {"loss"}
+        for figure in self.figures:
+            if figure.metric not in metric_names and not figure.metric.startswith("train/"):
+                raise ValueError(
+                    f"figure {figure.title!r}: metric {figure.metric!r} is not recorded"
+                )
         for name, observable in self.observables.items():
             if isinstance(observable, DelayObservable):
                 for ref in (observable.start, observable.end):

@@ -2,10 +2,14 @@
 
 ```
 reports/<utc>_<spec-name>_<spec-hash8>/
-  manifest.json  spec.yaml  spec.resolved.yaml  overrides.txt  env.json
+  manifest.json  spec.yaml  spec.resolved.yaml  overrides.txt  env.json  [spec.judged.yaml]
   cells/<cell_id>/  cell.json  metrics.npz  summary.json  [error.txt]
   claims.json  report.html  junit.xml
 ```
+
+``spec.judged.yaml`` appears when ``runner judge --spec PATH`` re-judged the run with an edited
+spec: its claims and observables are the ones in ``claims.json``; ``spec.yaml`` stays the spec the
+cells were trained with.
 
 Every file is written atomically (a temporary file in the same directory, then ``os.replace``),
 so a killed run never leaves a half-written file. A cell is *finished* when its

@@ -8,6 +8,7 @@ from core.curvature.gram import (
     gram_from_jacobian,
     gram_matrix_free,
     has_structured_gram,
+    per_sample_gram,
     structured_gram,
 )
 from core.curvature.jacobian import JacobianOperator, materialized_jacobian, per_leaf_jacobian
@@ -41,5 +42,6 @@ __all__ = [
     "lm_mode_rate",
     "materialized_jacobian",
     "per_leaf_jacobian",
+    "per_sample_gram",
     "structured_gram",
 ]

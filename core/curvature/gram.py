@@ -79,6 +79,28 @@ def structured_gram(model: Any, xs: Float[Array, "n d_in"]) -> Float[Array, "m m
     return gram.reshape(m, m)
 
 
+def per_sample_gram(
+    residual_of_sample: Callable[[Any, Any], Array], params: Any, samples: Any
+) -> Float[Array, "m m"]:
+    """``K = J J^T`` when residual ``i`` depends on sample ``i`` only (PINN residuals, one output).
+
+    Row ``i`` of ``J`` is ``grad_theta residual_of_sample(theta, sample_i)``: one per-sample
+    gradient each (vmapped), instead of a reverse pass through the whole batch per row as the
+    generic :func:`gram_from_jacobian` does. On the PINN (m = 200, p = 1 025) that took 8 ms
+    against 8.2 s (1.1 s matrix-free). Memory ``m x p``, split by leaf.
+    """
+    rows = jax.vmap(jax.grad(residual_of_sample), in_axes=(None, 0))(params, samples)
+    leaves = jax.tree.leaves(rows)
+    m = leaves[0].shape[0]
+    gram = None
+    for leaf in leaves:
+        flat = leaf.reshape(m, -1)
+        gram = flat @ flat.T if gram is None else gram + flat @ flat.T
+    if gram is None:
+        raise ValueError("params has no arrays")
+    return gram
+
+
 def has_structured_gram(model: Any) -> bool:
     """Whether :func:`structured_gram` applies to ``model``."""
     return callable(getattr(model, "dense_layer_factors", None))

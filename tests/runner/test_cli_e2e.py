@@ -97,7 +97,8 @@ def test_smoke_run_files(smoke_runs, spec):
     claims = json.loads((run_dir / "claims.json").read_text())["claims"]
     from runner.load import load_spec
 
-    expected_ids = [c.id for c in load_spec(spec, profile="smoke").spec.claims]
+    smoke_spec = load_spec(spec, profile="smoke").spec
+    expected_ids = [c.id for c in smoke_spec.claims]
     assert sorted(c["id"] for c in claims) == sorted(expected_ids)
     assert all(c["verdict"] in ("PASS", "FAIL", "INCONCLUSIVE") for c in claims)
 
@@ -108,6 +109,10 @@ def test_smoke_run_files(smoke_runs, spec):
     assert "html" in parser.tags and "table" in parser.tags
     for claim_id in expected_ids:
         assert f"claim-{claim_id}" in parser.ids
+    if smoke_spec.figures:  # the spec's overview figures (e.g. Fig. 4) are drawn
+        assert "overview" in parser.ids
+        assert html.count("<svg") >= len(smoke_spec.figures)
+        assert "figure could not be drawn" not in html
     assert set(re.findall(r"https?://[^\s\"'<>)]+", html)) <= ALLOWED_URLS
     assert "<script" not in html.lower() and "<link" not in html.lower()
 
@@ -140,7 +145,12 @@ def test_rejudge_with_an_edited_claim(smoke_runs, capsys, tmp_path):
     path.write_text(edited)
     _run_cli(["judge", str(run_dir), "--spec", str(path)], capsys)
     assert _verdicts(run_dir)["gd_spectral_bias"][0] == "FAIL"
-    _run_cli(["judge", str(run_dir)], capsys)  # back to the stored spec
+    assert (run_dir / "spec.judged.yaml").read_text() == edited
+    assert (run_dir / "spec.yaml").read_text() == spec_text  # what the cells were trained with
+    _run_cli(["report", str(run_dir)], capsys)  # re-rendering keeps the judged spec's claims
+    assert "1e+09" in (run_dir / "report.html").read_text()
+    _run_cli(["judge", str(run_dir), "--spec", str(ROOT / "specs" / "regression_1d.yaml")], capsys)
+    assert _verdicts(run_dir)["gd_spectral_bias"][0] == "PASS"
 
 
 def test_ls_schema_claims_plan(smoke_runs, capsys):
