@@ -146,7 +146,7 @@ def cmd_validate(args) -> int:
         problems = validate_profiles(path)
         if problems:
             for problem in problems:
-                print(_format_problem(problem), file=sys.stderr)
+                print(problem.format(), file=sys.stderr)
             code = EXIT_USAGE
             continue
         loaded = load_spec(path, profile=None)
@@ -155,12 +155,6 @@ def cmd_validate(args) -> int:
             f"ok  {path}  ({len(plan(loaded.spec, loaded.resolved))} cells; profiles: {profiles})"
         )
     return code
-
-
-def _format_problem(problem) -> str:
-    from runner.load import SpecError
-
-    return SpecError([problem]).format()
 
 
 def cmd_plan(args) -> int:

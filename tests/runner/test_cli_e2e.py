@@ -43,6 +43,11 @@ def _run_cli(args: list[str], capsys) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def _smoke(spec: Path, out: Path, *extra: str) -> list[str]:
+    """``runner run SPEC --profile smoke --out OUT [extra...]``."""
+    return ["run", str(spec), "--profile", "smoke", "--out", str(out), *extra]
+
+
 def _latest(out: Path) -> Path:
     runs = sorted(p for p in out.iterdir() if (p / "manifest.json").exists() and not p.is_symlink())
     return runs[-1]
@@ -66,7 +71,7 @@ def smoke_runs(tmp_path_factory):
     runs = {}
     for spec in SPECS:
         out = tmp_path_factory.mktemp(f"reports_{spec.stem}")
-        code = cli.main(["run", str(spec), "--profile", "smoke", "--out", str(out)])
+        code = cli.main(_smoke(spec, out))
         runs[spec.stem] = (code, _latest(out))
     return runs
 
@@ -181,20 +186,9 @@ def test_ls_schema_claims_plan(smoke_runs, capsys):
 def test_overrides_are_applied_and_recorded(tmp_path, capsys):
     spec = ROOT / "specs" / "regression_1d.yaml"
     code, _, err = _run_cli(
-        [
-            "run",
-            str(spec),
-            "--profile",
-            "smoke",
-            "--out",
-            str(tmp_path),
-            "--only",
-            "gd",
-            "--set",
-            "train.steps=40",
-            "--set",
-            "sweep.seeds=[3]",
-        ],
+        _smoke(
+            spec, tmp_path, "--only", "gd", "--set", "train.steps=40", "--set", "sweep.seeds=[3]"
+        ),
         capsys,
     )
     assert code in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED), err
@@ -209,21 +203,7 @@ def test_overrides_are_applied_and_recorded(tmp_path, capsys):
 
 def test_local_engine_gives_the_same_claims(smoke_runs, tmp_path, capsys):
     spec = ROOT / "specs" / "regression_1d.yaml"
-    code, _, err = _run_cli(
-        [
-            "run",
-            str(spec),
-            "--profile",
-            "smoke",
-            "--out",
-            str(tmp_path),
-            "--engine",
-            "local",
-            "--jobs",
-            "2",
-        ],
-        capsys,
-    )
+    code, _, err = _run_cli(_smoke(spec, tmp_path, "--engine", "local", "--jobs", "2"), capsys)
     assert code in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED), err
     assert _verdicts(_latest(tmp_path)) == _verdicts(smoke_runs["regression_1d"][1])
 
@@ -233,17 +213,7 @@ def test_interrupt_then_resume_gives_the_same_claims(smoke_runs, tmp_path):
     run and its claims equal those of an uninterrupted run."""
     spec = ROOT / "specs" / "regression_1d.yaml"
     out = tmp_path / "reports"
-    command = [
-        sys.executable,
-        "-m",
-        "runner.cli",
-        "run",
-        str(spec),
-        "--profile",
-        "smoke",
-        "--out",
-        str(out),
-    ]
+    command = [sys.executable, "-m", "runner.cli", *_smoke(spec, out)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:
