@@ -8,7 +8,10 @@
     runner report RUN_DIR              re-render report.html and junit.xml
     runner ls [--out DIR]              past runs with their verdict counts
     runner schema                      JSON Schema of a spec, for editors
-    runner claims                      claim kinds, their parameters and sentences
+    runner claims [--markdown]         claim kinds, their parameters and sentences
+                                       (--markdown: the reference docs/claims.md)
+    runner new NAME [--from SPEC | --template T] [--dir DIR] [--schema]
+                                       write a commented starter spec that validates
 
 Exit codes (as pytest's): 0 every claim holds (a negative control that fails holds; INCONCLUSIVE
 does not fail the run unless ``--strict``), 1 a claim failed, 2 interrupted, 3 a cell or a claim
@@ -107,7 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--out", type=Path, default=Path("reports"))
 
     commands.add_parser("schema", help="print the spec JSON Schema")
-    commands.add_parser("claims", help="describe the claim kinds")
+    claims = commands.add_parser("claims", help="describe the claim kinds")
+    claims.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the claim reference (runner claims --markdown > docs/claims.md)",
+    )
+
+    new = commands.add_parser("new", help="write a commented starter spec")
+    new.add_argument("name", help="the spec's name (file DIR/NAME.yaml), or a path ending in .yaml")
+    start = new.add_mutually_exclusive_group()
+    start.add_argument("--from", dest="source", type=Path, metavar="SPEC", help="copy this spec")
+    start.add_argument("--template", help="starter template: regression (default) or linear")
+    new.add_argument("--dir", type=Path, default=Path("specs"), help="folder for NAME.yaml")
+    new.add_argument(
+        "--schema", action="store_true", help="write spec.schema.json next to the new spec"
+    )
     return parser
 
 
@@ -281,6 +299,11 @@ def cmd_schema(args) -> int:
 def cmd_claims(args) -> int:
     from runner.claims import describe_kinds
 
+    if args.markdown:
+        from runner.claim_reference import claims_markdown
+
+        sys.stdout.write(claims_markdown())
+        return EXIT_OK
     for kind in describe_kinds():
         print(f"{kind['kind']}")
         for param in kind.get("parameters", []):
@@ -296,6 +319,29 @@ def cmd_claims(args) -> int:
     return EXIT_OK
 
 
+def cmd_new(args) -> int:
+    from runner.new import NewSpecError, new_spec
+
+    try:
+        made = new_spec(
+            args.name,
+            source=args.source,
+            template=args.template,
+            directory=args.dir,
+            write_schema=args.schema,
+        )
+    except NewSpecError as problem:
+        raise UsageError(str(problem)) from None
+    cells = ", ".join(f"{profile} {n}" for profile, n in made.cells.items())
+    print(f"wrote {made.path} (from {made.source}); it validates (cells: {cells})")
+    written = "written now" if made.schema_written else "existing"
+    print(f"editor schema: {made.schema} ({written}; modeline on line 1)")
+    if made.warning:
+        print(f"warning: {made.warning}", file=sys.stderr)
+    print(f"next: runner run {made.path} --profile smoke   (guide: docs/writing-specs.md)")
+    return EXIT_OK
+
+
 COMMANDS = {
     "validate": cmd_validate,
     "plan": cmd_plan,
@@ -305,6 +351,7 @@ COMMANDS = {
     "ls": cmd_ls,
     "schema": cmd_schema,
     "claims": cmd_claims,
+    "new": cmd_new,
 }
 
 
