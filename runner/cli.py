@@ -335,7 +335,10 @@ def cmd_new(args) -> int:
     cells = ", ".join(f"{profile} {n}" for profile, n in made.cells.items())
     print(f"wrote {made.path} (from {made.source}); it validates (cells: {cells})")
     written = "written now" if made.schema_written else "existing"
-    print(f"editor schema: {made.schema} ({written}; modeline on line 1)")
+    schema = made.schema
+    if schema.is_absolute() and schema.is_relative_to(Path.cwd()):
+        schema = schema.relative_to(Path.cwd())
+    print(f"editor schema: {schema} ({written}; modeline on line 1)")
     if made.warning:
         print(f"warning: {made.warning}", file=sys.stderr)
     print(f"next: runner run {made.path} --profile smoke   (guide: docs/writing-specs.md)")
