@@ -7,7 +7,14 @@ after the last layer), with
 
 * standard parametrisation: ``g_w = 1``, ``g_b = 1`` (weights drawn with the chosen initialiser);
 * NTK parametrisation (Jacot et al. 2018): ``g_w = 1/sqrt(fan_in)``, ``g_b = beta``, weights
-  normally drawn from N(0, 1).
+  normally drawn from N(0, 1);
+* mean-field parametrisation (Mei, Montanari and Nguyen 2018): ``g_w = 1/sqrt(fan_in)`` on the
+  hidden layers and ``1/fan_in`` on the readout, so a two-layer net is the *average* of its
+  ``N`` units. With the quadratic activation and no biases this is Kumar et al.'s modular-addition
+  model ``W_2 (W_1 x)^2 / (D N)`` (EXPERIMENTS.md section 4).
+
+``output_gain`` multiplies the readout's gains (an uncentred output scale: Kumar et al.'s
+``s^2``).
 
 The gains are static fields, so the Jacobian with respect to ``W_l`` is ``g_w * g a_l^T``, which
 :func:`core.curvature.gram.structured_gram` uses for its fast path.
@@ -29,7 +36,7 @@ Initializer = Literal[
     "glorot_normal", "glorot_uniform", "kaiming_uniform", "torch_default", "normal"
 ]
 BiasInit = Literal["zeros", "uniform_fan_in", "normal"]
-Parametrisation = Literal["standard", "ntk"]
+Parametrisation = Literal["standard", "ntk", "mean_field"]
 AlphaScope = Literal["weights", "all"]
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
@@ -165,6 +172,7 @@ def make_mlp(
     bias_scale: float = 1.0,
     alpha: float = 1.0,
     alpha_scope: AlphaScope = "weights",
+    output_gain: float = 1.0,
     dtype: Any = None,
 ) -> MLP:
     """Build an MLP with layer sizes ``sizes = (d_in, h_1, ..., d_out)``.
@@ -175,8 +183,10 @@ def make_mlp(
             (``U(+-1/sqrt(fan_in))``); ``normal`` is N(0, 1), the NTK parametrisation's draw.
         bias_init: ``zeros``; ``uniform_fan_in`` = ``U(+-1/sqrt(fan_in))`` (PyTorch's bias rule);
             ``normal`` = N(0, 1).
-        parametrisation: ``standard`` or ``ntk`` (forward gains ``1/sqrt(fan_in)`` on weights and
-            ``bias_scale`` (beta) on biases).
+        parametrisation: ``standard``, ``ntk`` (forward gains ``1/sqrt(fan_in)`` on weights and
+            ``bias_scale`` (beta) on biases) or ``mean_field`` (as ``ntk``, but ``1/fan_in`` on
+            the readout's weights).
+        output_gain: multiplies the readout's weight and bias gains.
         alpha: initial scale multiplying the drawn parameters (Omnigrok's ``initialization_scale``).
         alpha_scope: ``weights`` scales weight matrices only; ``all`` scales biases too.
     """
@@ -208,16 +218,56 @@ def make_mlp(
                 bias = jax.random.normal(b_key, (fan_out,), dtype)
             if alpha_scope == "all":
                 bias = bias * alpha
-        ntk = parametrisation == "ntk"
-        layers.append(
-            Dense(
-                weight=weight,
-                bias=bias,
-                weight_gain=1.0 / math.sqrt(fan_in) if ntk else 1.0,
-                bias_gain=bias_scale if ntk else 1.0,
-            )
-        )
+        readout = index == len(sizes) - 2
+        weight_gain, bias_gain = 1.0, 1.0
+        if parametrisation != "standard":
+            weight_gain, bias_gain = 1.0 / math.sqrt(fan_in), bias_scale
+            if parametrisation == "mean_field" and readout:
+                weight_gain = 1.0 / fan_in
+        if readout:
+            weight_gain, bias_gain = weight_gain * output_gain, bias_gain * output_gain
+        layers.append(Dense(weight=weight, bias=bias, weight_gain=weight_gain, bias_gain=bias_gain))
     return MLP(layers=tuple(layers), activation=activation)
+
+
+class MeanFieldNetwork(eqx.Module):
+    """Two-layer mean-field network with unit readouts (Kumar et al. 2024, section 5):
+
+    ``f(x) = (1/N) sum_{i=1..N} phi(w_i . x / sqrt(D))``,  ``phi(h) = h + (epsilon/2) h^2``
+
+    with ``W = (w_1, ..., w_N)^T`` of shape ``(N, D)`` the only parameters (Kumar's readout vector
+    is in their parameter list but unused). Output shape ``(1,)``. Its Jacobian is one dense
+    layer's: ``df/dW = g a^T`` with ``a = x`` (gain ``1/sqrt(D)``) and ``g_i = phi'(h_i) / N =
+    (1 + epsilon h_i) / N``, so :func:`core.curvature.gram.structured_gram` gives
+    ``K = (X X^T / D) (.) (G G^T)`` without forming ``J``.
+    """
+
+    weight: Float[Array, "n d"]
+    epsilon: float = eqx.field(static=True)
+
+    @property
+    def gain(self) -> float:
+        return 1.0 / math.sqrt(self.weight.shape[1])
+
+    def __call__(self, x: Float[Array, " d"]) -> Float[Array, " 1"]:
+        h = self.gain * (self.weight @ x)
+        return jnp.mean(h + 0.5 * self.epsilon * h**2)[None]
+
+    def dense_layer_factors(self, xs: Float[Array, "n d"]) -> tuple[Array, tuple[DenseFactors]]:
+        h = self.gain * (xs @ self.weight.T)  # (n, N)
+        width = self.weight.shape[0]
+        outputs = jnp.mean(h + 0.5 * self.epsilon * h**2, axis=1, keepdims=True)
+        grads = ((1.0 + self.epsilon * h) / width)[None]  # (1, n, N)
+        factor = DenseFactors(grads, xs, weight_gain=self.gain, bias_gain=None)
+        return outputs, (factor,)
+
+
+def make_mean_field(
+    key: PRNGKeyArray, input_dim: int, width: int, epsilon: float, dtype: Any = None
+) -> MeanFieldNetwork:
+    """:class:`MeanFieldNetwork` with ``W_ij ~ N(0, 1)`` (Kumar et al.'s draw)."""
+    dtype = dtype or jnp.zeros(()).dtype
+    return MeanFieldNetwork(jax.random.normal(key, (width, input_dim), dtype), float(epsilon))
 
 
 class Frozen(eqx.Module):

@@ -14,6 +14,11 @@ Residual convention for mean-squared error (EXPERIMENTS.md section 0.2), on ``m`
   GN's ``eps`` then do not change meaning with the batch size;
 * ``"raw"``: ``r = f - y`` (the paper's theory, ``L = 0.5 ||f - y||^2``), so ``mu`` is compared
   with eigenvalues of the model's own tangent kernel.
+
+``scale`` divides both: ``L = mean((f - y)^2) / scale^2`` and ``r = c (f - y) / scale``. With
+``scale = alpha`` for a model ``alpha (h - h_0)`` this is the lazy-training objective
+``(1/alpha^2) R(alpha h)`` of Chizat, Oyallon and Bach (2019), whose Jacobian is that of
+``(f - f_0) / alpha`` (EXPERIMENTS.md sections 4 and 5).
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ class Objective(eqx.Module):
 
 
 class MeanSquaredError(Objective):
-    """``L = mean((f(x) - y)^2)`` over every entry of the batch (samples x outputs).
+    """``L = mean((f(x) - y)^2) / scale^2`` over every entry of the batch (samples x outputs).
 
     Extra arguments: ``residual_fn`` (flattened sample-major, scaled by the convention),
     ``gram_fn`` (structured ``J J^T`` when the model has dense-layer factors and
@@ -72,20 +77,21 @@ class MeanSquaredError(Objective):
 
     convention: ResidualConvention = eqx.field(static=True, default="loss")
     use_structured_gram: bool = eqx.field(static=True, default=True)
+    scale: float = eqx.field(static=True, default=1.0)
 
     def loss(self, params: Any, batch: Batch) -> Array:
         inputs, targets = batch
-        return jnp.mean((self.predict(params, inputs) - targets) ** 2)
+        return jnp.mean((self.predict(params, inputs) - targets) ** 2) / self.scale**2
 
     def residual(self, params: Any, batch: Batch) -> Array:
         inputs, targets = batch
-        scale = residual_scale(self.convention, targets.size)
+        scale = residual_scale(self.convention, targets.size) / self.scale
         return scale * (self.predict(params, inputs) - targets).reshape(-1)
 
     def gram(self, params: Any, batch: Batch) -> Array:
         """``J J^T`` of :meth:`residual` by the dense-layer formula."""
         inputs, targets = batch
-        scale = residual_scale(self.convention, targets.size)
+        scale = residual_scale(self.convention, targets.size) / self.scale
         return scale**2 * structured_gram(self.model(params), inputs)
 
     def extra_args(self, params: Any, batch: Batch) -> dict[str, Any]:

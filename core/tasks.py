@@ -1,6 +1,7 @@
-"""Data generated from formulas (EXPERIMENTS.md sections 1 and 2).
+"""Data generated from formulas (EXPERIMENTS.md sections 1, 2, 4, 5 and 10).
 
-Each task returns plain arrays. The regressions are deterministic (uniform grids, no seed).
+Each task returns plain arrays. The regressions are deterministic (uniform grids, no seed); the
+grokking tasks draw their split or their Gaussian inputs from an explicit key.
 """
 
 from __future__ import annotations
@@ -71,3 +72,56 @@ def random_jacobian(
     singular = jnp.logspace(jnp.log10(singular_max), jnp.log10(singular_min), k, dtype=dtype)
     jacobian = (u * singular) @ v.T
     return LinearProblem(jacobian, jax.random.normal(k_y, (residuals,), dtype), singular)
+
+
+class SplitData(NamedTuple):
+    """A supervised task with a held-out set (rows are samples)."""
+
+    train_inputs: Float[Array, "n d"]
+    train_targets: Float[Array, "n k"]
+    test_inputs: Float[Array, "t d"]
+    test_targets: Float[Array, "t k"]
+
+
+def modular_addition(
+    modulus: int, train_fraction: float, split_key: Array, dtype=None
+) -> SplitData:
+    """All ``p^2`` pairs ``(a, b)`` with input ``[onehot(a), onehot(b)]`` (``2p``) and target
+    ``onehot((a + b) mod p)`` (``p``) (Kumar et al.'s modular-addition task, EXPERIMENTS.md
+    section 4).
+
+    The pairs are permuted with ``split_key`` and the first ``int(train_fraction * p^2)`` train
+    (Kumar: ``torch.manual_seed(1); randperm``, whose order JAX cannot reproduce; the split is
+    seeded and fixed, not the same pairs).
+    """
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    p = modulus
+    a, b = jnp.divmod(jnp.arange(p * p), p)
+    eye = jnp.eye(p, dtype=dtype)
+    inputs = jnp.concatenate([eye[a], eye[b]], axis=1)
+    targets = eye[(a + b) % p]
+    order = jax.random.permutation(split_key, p * p)
+    n_train = int(train_fraction * p * p)
+    if not 0 < n_train < p * p:
+        raise ValueError(f"train_fraction={train_fraction} leaves an empty train or test set")
+    train, test = order[:n_train], order[n_train:]
+    return SplitData(inputs[train], targets[train], inputs[test], targets[test])
+
+
+def polynomial_target(x: Array, beta: Array) -> Array:
+    """``y(x) = (beta . x / sqrt(D))^2`` for rows ``x`` (Kumar et al. section 5); ``(n, 1)``."""
+    return ((x @ beta) / jnp.sqrt(x.shape[-1]))[:, None] ** 2
+
+
+def polynomial_teacher(
+    key: Array, dimension: int, train_size: int, test_size: int, dtype=None
+) -> tuple[SplitData, Array]:
+    """``x ~ N(0, I_D)`` for train and test, ``beta ~ N(0, I_D)``, targets from
+    :func:`polynomial_target` (EXPERIMENTS.md section 5). Returns the data and ``beta``."""
+    k_train, k_test, k_beta = jax.random.split(key, 3)
+    x = jax.random.normal(k_train, (train_size, dimension), dtype)
+    x_test = jax.random.normal(k_test, (test_size, dimension), dtype)
+    beta = jax.random.normal(k_beta, (dimension,), dtype)
+    data = SplitData(x, polynomial_target(x, beta), x_test, polynomial_target(x_test, beta))
+    return data, beta

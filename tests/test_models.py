@@ -102,3 +102,32 @@ def test_rejects_unknown_options():
         models.make_mlp(KEY, (2, 2), activation="sigmoid")
     with pytest.raises(ValueError, match="at least"):
         models.make_mlp(KEY, (2,))
+
+
+def test_kumar_modular_model_formula():
+    """mean_field + quadratic + no bias + output_gain s^2 is ``s^2 W2 (W1 x)^2 / (D N)``."""
+    d, n, k, s2 = 6, 9, 4, 2.25
+    mlp = models.make_mlp(
+        jax.random.PRNGKey(0),
+        (d, n, k),
+        activation="quadratic",
+        initializer="normal",
+        use_bias=False,
+        parametrisation="mean_field",
+        output_gain=s2,
+    )
+    x = jax.random.normal(jax.random.PRNGKey(1), (d,))
+    w1, w2 = mlp.layers[0].weight, mlp.layers[1].weight
+    np.testing.assert_allclose(mlp(x), s2 * w2 @ (w1 @ x) ** 2 / (d * n), rtol=1e-5)
+
+
+def test_mean_field_network_formula_and_factors():
+    """``f = mean_i phi(w_i . x / sqrt(D))`` and its one-layer factors reproduce f."""
+    net = models.make_mean_field(jax.random.PRNGKey(0), input_dim=5, width=8, epsilon=0.25)
+    xs = jax.random.normal(jax.random.PRNGKey(1), (3, 5))
+    h = xs @ net.weight.T / np.sqrt(5)
+    expected = np.mean(h + 0.125 * h**2, axis=1, keepdims=True)
+    np.testing.assert_allclose(jax.vmap(net)(xs), expected, rtol=1e-5)
+    outputs, (factor,) = net.dense_layer_factors(xs)
+    np.testing.assert_allclose(outputs, expected, rtol=1e-5)
+    assert factor.output_grads.shape == (1, 3, 8) and factor.bias_gain is None

@@ -29,6 +29,14 @@ MLP_VARIANTS = [
         alpha_scope="all",
         bias_init="uniform_fan_in",
     ),
+    # Kumar et al.'s modular-addition model (EXPERIMENTS.md section 4), with s^2 = 2.25
+    dict(
+        activation="quadratic",
+        initializer="normal",
+        use_bias=False,
+        parametrisation="mean_field",
+        output_gain=2.25,
+    ),
 ]
 
 
@@ -73,17 +81,31 @@ def test_structured_gram_of_centered_model(x64):
     np.testing.assert_allclose(reference, 16.0 * curvature.structured_gram(mlp, xs), rtol=1e-10)
 
 
+def test_structured_gram_of_centered_mean_field_network(x64):
+    """Kumar et al.'s polynomial model ``alpha (f - f_0)``: the one-layer factor formula
+    ``(X X^T / D) (.) (G G^T)`` equals ``J J^T`` built with reverse mode."""
+    k_model, k_x = jax.random.split(jax.random.PRNGKey(3))
+    net = models.make_mean_field(k_model, input_dim=5, width=11, epsilon=0.25)
+    xs = jax.random.normal(k_x, (7, 5))
+    centered = models.CenteredModel.around(net, alpha=3.0)
+    reference, _, _ = _reference_gram(centered, xs)
+    np.testing.assert_allclose(curvature.structured_gram(centered, xs), reference, rtol=1e-10)
+
+
 @pytest.mark.parametrize("convention", ["loss", "raw"])
-def test_objective_gram_matches_its_residual(x64, convention):
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_objective_gram_matches_its_residual(x64, convention, scale):
     """``MeanSquaredError.gram`` is the Gram of ``MeanSquaredError.residual`` (same scaling)."""
     mlp, xs = _mlp_and_data(dict(activation="tanh"))
     params, static = models.partition_trainable(mlp)
-    objective = MeanSquaredError(static, convention=convention)
+    objective = MeanSquaredError(static, convention=convention, scale=scale)
     batch = (xs, jnp.ones((xs.shape[0], 2)))
     jacobian = curvature.materialized_jacobian(lambda p: objective.residual(p, batch), params)
     np.testing.assert_allclose(objective.gram(params, batch), jacobian @ jacobian.T, rtol=1e-10)
     scaled_loss = 0.5 * jnp.sum(objective.residual(params, batch) ** 2)
-    if convention == "loss":  # 0.5 ||r||^2 is the mean-squared error itself
+    plain = jnp.mean((objective.predict(params, xs) - batch[1]) ** 2)
+    np.testing.assert_allclose(objective.loss(params, batch), plain / scale**2, rtol=1e-12)
+    if convention == "loss":  # 0.5 ||r||^2 is the (scaled) mean-squared error itself
         np.testing.assert_allclose(scaled_loss, objective.loss(params, batch), rtol=1e-12)
 
 
