@@ -26,6 +26,7 @@ import optax
 
 from core import curvature, metrics, models, optim, pde, tasks, training
 from core.objectives import LinearLeastSquares, MeanSquaredError, Objective
+from runner.spec import metric_key
 
 # Scalars that may change between cells without recompiling (per optimizer kind).
 HYPERPARAMETERS = {
@@ -139,6 +140,7 @@ class Problem:
     output_dim: int
     eval_data: tuple[Any, Any] | None = None
     linear: tasks.LinearProblem | None = None
+    teacher: Any = None  # the polynomial task's beta (its target formula's parameter)
 
     @property
     def evaluation(self) -> tuple[Any, Any]:
@@ -174,11 +176,36 @@ def build_problem(task: dict[str, Any], key: jax.Array) -> Problem:
             1,
             eval_data=(poisson.grid, poisson.grid_solution),
         )
+    if kind == "modular_addition":
+        split_key = key if task["split_seed"] is None else jax.random.PRNGKey(task["split_seed"])
+        data = tasks.modular_addition(task["modulus"], task["train_fraction"], split_key)
+        return _split_problem(data)
+    if kind == "polynomial":
+        data_key = key if task["data_seed"] is None else jax.random.PRNGKey(task["data_seed"])
+        data, beta = tasks.polynomial_teacher(
+            data_key, task["dimension"], task["train"], task["test"]
+        )
+        return _split_problem(data, teacher=beta)
     raise ValueError(f"unknown task kind {kind!r}")
+
+
+def _split_problem(data: tasks.SplitData, teacher: Any = None) -> Problem:
+    return Problem(
+        (data.train_inputs, data.train_targets),
+        (),
+        data.train_targets.shape[1],
+        eval_data=(data.test_inputs, data.test_targets),
+        teacher=teacher,
+    )
 
 
 def build_model(model: dict[str, Any], problem: Problem, key: jax.Array) -> Any:
     inputs, _ = problem.train_data
+    if model["kind"] == "mean_field":
+        if problem.output_dim != 1:
+            raise ValueError("model 'mean_field' has one output; the task has more")
+        net = models.make_mean_field(key, inputs.shape[1], model["width"], model["epsilon"])
+        return models.CenteredModel.around(net, model["alpha"])
     sizes = (inputs.shape[1], *model["hidden"], problem.output_dim)
     net: Any = models.make_mlp(
         key,
@@ -191,6 +218,7 @@ def build_model(model: dict[str, Any], problem: Problem, key: jax.Array) -> Any:
         bias_scale=model["bias_scale"],
         alpha=model["alpha"],
         alpha_scope=model["alpha_scope"],
+        output_gain=model["output_gain"],
     )
     if model["linearized"]:
         net = models.LinearizedModel.around(net)
@@ -202,6 +230,7 @@ def build_model(model: dict[str, Any], problem: Problem, key: jax.Array) -> Any:
 def build_objective(params_config: dict[str, Any], problem: Problem, key: jax.Array):
     """``(objective, params)`` for the cell's model and loss."""
     convention = params_config["loss"]["convention"]
+    scale = params_config["loss"].get("scale", 1.0)
     if params_config["model"]["kind"] == "linear":
         if problem.linear is None:
             raise ValueError("model 'linear' needs the random_jacobian task")
@@ -217,7 +246,7 @@ def build_objective(params_config: dict[str, Any], problem: Problem, key: jax.Ar
     params, static = models.partition_trainable(build_model(params_config["model"], problem, key))
     if params_config["loss"]["kind"] == "pinn":
         return pde.PoissonResidual(static, convention=convention), params
-    return MeanSquaredError(static, convention=convention), params
+    return MeanSquaredError(static, convention=convention, scale=scale), params
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -243,20 +272,20 @@ def metric_groups(metric_configs: list[dict], grid_shape: tuple[int, ...], m: in
     """Group labels of every grouped metric."""
     groups: dict[str, list[str]] = {}
     for config in metric_configs:
-        kind = config["kind"]
+        kind, key = config["kind"], metric_key(config)
         if kind == "fft_error":
             if len(grid_shape) == 2:
                 rows, cols = metrics.lowest_modes_2d(grid_shape, config["modes"], half_plane=True)
                 kx = np.fft.fftfreq(grid_shape[0]) * grid_shape[0]
                 ky = np.fft.fftfreq(grid_shape[1]) * grid_shape[1]
-                groups[kind] = [
+                groups[key] = [
                     f"{int(kx[r])},{int(ky[c])}"
                     for r, c in zip(np.asarray(rows), np.asarray(cols), strict=False)
                 ]
             else:
-                groups[kind] = [str(i) for i in range(config["modes"])]
+                groups[key] = [str(i) for i in range(config["modes"])]
         elif kind in GRAM_METRICS - {"ntk_change"}:
-            groups[kind] = [str(i) for i in range(_count(config, m))]
+            groups[key] = [str(i) for i in range(_count(config, m))]
     return groups
 
 
@@ -271,44 +300,76 @@ def evaluator(metrics_json: str, grid_shape: tuple[int, ...]) -> Callable[..., d
             modes_2d = metrics.lowest_modes_2d(grid_shape, config["modes"], half_plane=True)
 
     def evaluate(objective: Objective, params: Any, data: dict[str, Any]) -> dict[str, Any]:
-        batch = (data["inputs"], data["targets"])
+        on_eval = (data["inputs"], data["targets"])
+        # Traced once each: unused ones cost nothing (XLA drops dead code).
+        predictions = {
+            "eval": objective.predict(params, on_eval[0]),
+            "train": objective.predict(params, data["train"][0]),
+        }
+        targets = {"eval": on_eval[1], "train": data["train"][1]}
+        batch, prediction = on_eval, predictions["eval"]
         out: dict[str, Any] = {}
-        # Traced once: unused when no metric needs it (XLA drops dead code).
-        prediction = objective.predict(params, batch[0])
         for config in metric_configs:
-            kind = config["kind"]
+            kind, key = config["kind"], metric_key(config)
+            on = config.get("on", "eval")
             if kind == "mse":
-                out[kind] = metrics.mean_squared_error(prediction, batch[1])
+                out[key] = metrics.mean_squared_error(predictions[on], targets[on])
             elif kind == "rel_l2":
-                out[kind] = jnp.linalg.norm(prediction - batch[1]) / jnp.linalg.norm(batch[1])
+                error = jnp.linalg.norm(predictions[on] - targets[on])
+                out[key] = error / jnp.linalg.norm(targets[on])
+            elif kind == "accuracy":
+                out[key] = metrics.accuracy(predictions[on], targets[on])
+            elif kind == "ray_fft_error":
+                out[key] = _ray_fft_error(config, objective, params, data)
             elif kind == "train_loss":
-                out[kind] = objective.loss(params, data["train"])
+                out[key] = objective.loss(params, data["train"])
             elif kind == "fft_error":
                 if len(grid_shape) == 2:
                     error = metrics.fft_mode_error_2d(
                         batch[1][:, 0].reshape(grid_shape), prediction[:, 0].reshape(grid_shape)
                     )
-                    out[kind] = error[modes_2d]
+                    out[key] = error[modes_2d]
                 else:
                     target, pred = batch[1][:, 0], prediction[:, 0]
-                    out[kind] = metrics.fft_mode_error(target, pred, jnp.arange(config["modes"]))
+                    out[key] = metrics.fft_mode_error(target, pred, jnp.arange(config["modes"]))
             elif kind == "mode_error":
                 projected = data["eigenvectors0"].T @ _residual(objective, params, data["train"])
-                out[kind] = jnp.abs(projected)[: _count(config, projected.shape[0])]
+                out[key] = jnp.abs(projected)[: _count(config, projected.shape[0])]
             elif kind == "lemma_rate":
-                out[kind] = data["lemma_rate"][: _count(config, data["lemma_rate"].shape[0])]
+                out[key] = data["lemma_rate"][: _count(config, data["lemma_rate"].shape[0])]
             elif kind == "ntk_spectrum":
                 spectrum = metrics.ntk_spectrum(_gram(objective, params, data["train"]))
-                out[kind] = spectrum[: _count(config, spectrum.shape[0])]
+                out[key] = spectrum[: _count(config, spectrum.shape[0])]
             elif kind == "param_distance":
-                out[kind] = metrics.relative_distance(params, data["params0"])
+                out[key] = metrics.relative_distance(params, data["params0"])
             elif kind == "ntk_change":
-                out[kind] = metrics.relative_distance(
+                out[key] = metrics.relative_distance(
                     _gram(objective, params, data["train"]), data["gram0"]
                 )
         return out
 
     return evaluate
+
+
+def _ray_fft_error(
+    config: dict[str, Any], objective: Objective, params: Any, data: dict[str, Any]
+) -> jax.Array:
+    """Fig. 6 (right): the (centred) model's residual against the teacher along a ray."""
+    inputs = data["train"][0]
+    if config["ray"] == "train_point":
+        direction = inputs[min(config["index"], inputs.shape[0] - 1)]
+    else:
+        direction = jnp.ones(inputs.shape[1], inputs.dtype)
+
+    def residual(xs: jax.Array) -> jax.Array:
+        return (
+            objective.predict(params, xs)[:, 0] - tasks.polynomial_target(xs, data["teacher"])[:, 0]
+        )
+
+    error = metrics.ray_fft_error(residual, direction, num_points=config["points"])
+    if config["bin"] == "nyquist":
+        return error[config["points"] // 2]
+    return jnp.max(error[1 : config["points"] // 2 + 1])
 
 
 def lemma_rates(
@@ -380,6 +441,8 @@ def _run_cell(config: dict[str, Any], on_chunk: Callable[[int], None] | None) ->
         "train": problem.train_data,
         "params0": params,
     }
+    if problem.teacher is not None:
+        eval_data["teacher"] = problem.teacher
     kinds = {c["kind"] for c in metric_configs}
     if kinds & GRAM_METRICS:
         gram0 = _gram(objective, params, problem.train_data)

@@ -67,7 +67,7 @@ import numpy as np
 import yaml
 
 from runner.observables import ALL_GROUPS, Observed, metric_of, observe
-from runner.results import CellResult, ClaimResult, Evidence, Verdict
+from runner.results import CellResult, ClaimResult, Evidence, Verdict, one_of
 from runner.spec import (
     ClaimBase,
     CompareClaim,
@@ -400,6 +400,9 @@ def _fmt(x: Any) -> str:
 def _short(value: Any) -> str:
     if isinstance(value, float):
         return _fmt(value)
+    choices = one_of(value)
+    if choices is not None:
+        return "{" + ", ".join(_short(c) for c in choices) + "}"
     if isinstance(value, dict) and isinstance(value.get("kind"), str):
         # a swept sub-mapping (a whole task or model): its kind names it in sentences
         return f"{value['kind']}(...)"
@@ -1063,8 +1066,9 @@ class CompareKind(ClaimKind[CompareClaim]):
         else:
             share = _fmt(100 * float(claim.reduce))
             reduce = _in_scope(claim.groups, word or "group", f"in at least {share}% of", "its")
+        each = f" at every value of {claim.for_each}" if claim.for_each else ""
         return (
-            f"{_capital(left)} is {claim.op} {factor}{right}{reduce} "
+            f"{_capital(left)} is {claim.op} {factor}{right}{reduce}{each} "
             f"({claim.aggregate} over seeds)."
         )
 
@@ -1073,8 +1077,72 @@ class CompareKind(ClaimKind[CompareClaim]):
             raise Stop(
                 "ERROR", f"reduce must be all, any or a fraction in (0, 1], got {claim.reduce}"
             )
-        left = _table(context, claim.left.observable, claim.left.where, "left")
-        right = _table(context, claim.right.observable, claim.right.where, "right")
+        if claim.for_each is None:
+            part = self._compare(claim, context, {})
+            return self.result(
+                claim,
+                context,
+                _verdict(part.passed),
+                part.sentence,
+                observed=part.observed,
+                margin=part.margin,
+                evidence=part.evidence,
+                cells=part.cells,
+                groups=_groups_figure(part.values, claim.left.observable),
+            )
+        return self._judge_for_each(claim, context)
+
+    def _judge_for_each(self, claim, context):
+        """The comparison at every value of ``for_each``: all must hold; a value where a side
+        has no cell or a missing value ends the claim as :meth:`_compare` does."""
+        key = claim.for_each
+        points: list[Any] = []
+        for where in (claim.left.where, claim.right.where):
+            for cell in context.matching(where):
+                selector = cell.selector()
+                if key not in selector:
+                    raise Stop("ERROR", f"for_each {key!r} is not a key of cell {cell.cell_id}")
+                points = _distinct([*points, selector[key]])
+        if all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in points):
+            points.sort()
+        parts = [(p, self._compare(claim, context, {key: p})) for p in points]
+        passed = all(part.passed for _, part in parts)
+        margin = min(part.margin for _, part in parts)
+        sentence = f"At {key} = " + "; at ".join(
+            f"{_short(p)}: {part.sentence.rstrip('.')}" for p, part in parts
+        )
+        held = sum(part.passed for _, part in parts)
+        sentence += f". Holds at {held} of {_count(len(parts), 'value')} of {key}."
+        evidence = [
+            Evidence(f"{key}={_short(p)}: {e.label}", e.values, e.cell_id, e.passed)
+            for p, part in parts
+            for e in part.evidence
+        ]
+        figure_values: dict[str, dict[str, float]] = {}
+        if all(part.groups == [""] for _, part in parts):
+            for p, part in parts:
+                for label, per_group in part.values.items():
+                    figure_values.setdefault(label, {})[_short(p)] = per_group[""]
+        return self.result(
+            claim,
+            context,
+            _verdict(passed),
+            sentence,
+            observed={
+                "for_each": key,
+                "points": points,
+                "at": {_short(p): part.observed for p, part in parts},
+            },
+            margin=margin,
+            evidence=evidence,
+            cells=_ordered_union(part.cells for _, part in parts),
+            groups=_groups_figure(figure_values, claim.left.observable) if figure_values else None,
+        )
+
+    def _compare(self, claim, context, extra: Where) -> _Comparison:
+        left_where, right_where = {**claim.left.where, **extra}, {**claim.right.where, **extra}
+        left = _table(context, claim.left.observable, left_where, "left")
+        right = _table(context, claim.right.observable, right_where, "right")
         _check_seeds(claim, [left, right])
         groups, dropped = _groups([left, right], claim.groups)
         _check_missing(claim, [left, right], groups)
@@ -1128,17 +1196,30 @@ class CompareKind(ClaimKind[CompareClaim]):
                 g: f * s[g]["right"] for g in groups
             },
         }
-        return self.result(
-            claim,
-            context,
-            _verdict(passed),
+        return _Comparison(
+            passed,
+            margin,
             sentence,
-            observed=observed,
-            margin=margin,
-            evidence=check.evidence,
-            cells=_cell_ids([left, right]),
-            groups=_groups_figure(values, claim.left.observable),
+            observed,
+            values,
+            list(check.evidence),
+            _cell_ids([left, right]),
+            groups,
         )
+
+
+@dataclass
+class _Comparison:
+    """One comparison of :class:`CompareKind` (at one ``for_each`` value)."""
+
+    passed: bool
+    margin: float
+    sentence: str
+    observed: dict[str, Any]
+    values: dict[str, dict[str, float]]
+    evidence: list[Evidence]
+    cells: list[str]
+    groups: list[str]
 
 
 class OrderingKind(ClaimKind[OrderingClaim]):

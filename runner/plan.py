@@ -1,7 +1,8 @@
 """Plan: expand a validated spec into cells (optimizer x sweep point x seed) with content hashes.
 
 A cell's ``params`` are everything that determines its training run, resolved and in plain JSON
-(task, model, loss, the optimizer with its name, train, metrics, seed); its ``hash`` is the
+(task, model, loss, the optimizer with its name, train with the optimizer's own ``train``
+overrides applied, metrics, seed); its ``hash`` is the
 SHA-256 of those parameters and the pgdlab version, so ``--resume`` reuses a stored cell only when
 nothing that affects it changed. Claims and observables are not part of a cell: editing them
 never invalidates stored results (``runner judge`` re-judges).
@@ -125,8 +126,15 @@ def plan(spec: Spec, resolved: dict[str, Any]) -> list[Cell]:
         dumped = variant.model_dump(mode="json")
         shared = {name: dumped[name] for name in CELL_FIELDS}
         for name, optimizer in dumped["optimizers"].items():
+            override = {k: v for k, v in (optimizer.pop("train") or {}).items() if v is not None}
+            train = {**shared["train"], **override}
             for seed in variant.sweep.seeds:
-                params = {**shared, "optimizer": {"name": name, **optimizer}, "seed": seed}
+                params = {
+                    **shared,
+                    "train": train,
+                    "optimizer": {"name": name, **optimizer},
+                    "seed": seed,
+                }
                 cells.append(
                     Cell(len(cells), name, seed, dict(point), params, content_hash(params))
                 )

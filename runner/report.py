@@ -11,9 +11,11 @@ Figures
 A claim's ``figure`` (filled by :mod:`runner.claims`) is ``{"series": {...}, "groups": {...}}``,
 either part optional (``{}``: no figure):
 
-* ``series``: ``{"kind": "series", "metric": name, "selections": [{"label", "where"}],
-  "log_y": bool, "window": [a, b] | None}``: one panel per selection with the metric of every
-  matching cell against step, one colour per group (viridis), seeds in the same colour.
+* ``series``: ``{"kind": "series", "metric": name | [names], "selections": [{"label", "where"}],
+  "log_y": bool, "log_x": bool, "window": [a, b] | None}``: one panel per selection with the
+  metric of every matching cell against step, one colour per group (viridis), seeds in the same
+  colour; several metrics share a cell's colour and differ in line style (solid, dotted, dashed,
+  dash-dot).
 * ``groups``: ``{"kind": "groups", "values": {selection: {group: value}}, "band": [lo, hi] |
   None, "ylabel": str}``: per-group values, one marker series per selection, the acceptance band
   shaded.
@@ -39,7 +41,8 @@ import numpy as np
 import yaml
 from markupsafe import Markup
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from runner.results import CellResult, ClaimResult, Evidence, RunView, jsonable
 
@@ -175,6 +178,12 @@ def series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
         return _series_figure(spec, cells)
 
 
+def observable_figure(figure: Any, observables: Any, cells: Sequence[CellResult]) -> Figure:
+    """An observable (median over seeds) against a sweep key, one line per panel."""
+    with mpl.rc_context(_RC):
+        return _observable_figure(figure, observables, cells)
+
+
 def groups_figure(spec: dict[str, Any]) -> Figure:
     """Per-group values, one marker series per selection, the acceptance band shaded."""
     with mpl.rc_context(_RC):
@@ -184,10 +193,16 @@ def groups_figure(spec: dict[str, Any]) -> Figure:
 # --- figures -----------------------------------------------------------------------------------
 
 
+LINE_STYLES = ("-", ":", "--", "-.")
+
+
 def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
-    metric = str(spec.get("metric", ""))
+    names = spec.get("metric", "")
+    metric_list = [str(n) for n in names] if isinstance(names, list) else [str(names)]
+    metric = metric_list[0]
     selections = list(spec.get("selections") or [{"label": metric, "where": {}}])
     log_y = bool(spec.get("log_y"))
+    log_x = bool(spec.get("log_x"))
     window = spec.get("window")
     panels = [
         (str(sel.get("label", "")), [c for c in cells if _has(c, metric, sel.get("where") or {})])
@@ -221,25 +236,31 @@ def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
         repeats = _count_keys(selected)
         labelled: set[tuple[Any, ...]] = set()
         for cell in selected:
-            series = cell.series(metric)
             thin = repeats[_cell_key(cell)] > 1
-            for g, group in enumerate(series.labels):
-                steps, values = _thinned(series.steps, series.values[:, g])
-                if log_y:
-                    values = np.where(values > 0, values, np.nan)
-                colour = colours[group] if multi_group else cell_colours[_cell_key(cell)]
-                (line,) = ax.plot(
-                    steps,
-                    values,
-                    color=colour,
-                    lw=0.7 if thin else 1.1,
-                    alpha=0.75 if thin else 1.0,
-                )
-                if multi_group:
-                    handles.setdefault(_group_name(group), line)
-                elif len(cell_colours) > 1 and _cell_key(cell) not in labelled:
-                    labelled.add(_cell_key(cell))  # one legend entry for all seeds
-                    line.set_label(_mpl_text(_cell_key_label(cell)))
+            for style, name in zip(LINE_STYLES, metric_list, strict=False):
+                if not cell.has_series(name):
+                    continue
+                series = cell.series(name)
+                for g, group in enumerate(series.labels):
+                    steps, values = _thinned(series.steps, series.values[:, g])
+                    if log_y:
+                        values = np.where(values > 0, values, np.nan)
+                    colour = colours[group] if multi_group else cell_colours[_cell_key(cell)]
+                    (line,) = ax.plot(
+                        steps,
+                        values,
+                        color=colour,
+                        ls=style,
+                        lw=0.7 if thin else 1.1,
+                        alpha=0.75 if thin else 1.0,
+                    )
+                    if name != metric:
+                        continue
+                    if multi_group:
+                        handles.setdefault(_group_name(group), line)
+                    elif len(cell_colours) > 1 and _cell_key(cell) not in labelled:
+                        labelled.add(_cell_key(cell))  # one legend entry for all seeds
+                        line.set_label(_mpl_text(_cell_key_label(cell, selected)))
             if cell.status == "diverged" and cell.diverged_at is not None:
                 handles.setdefault(
                     "diverged",
@@ -247,12 +268,18 @@ def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
                 )
         if log_y:
             ax.set_yscale("log")
+        if log_x:
+            ax.set_xscale("log")  # step 0 is masked
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short axes
         if not multi_group and len(cell_colours) > 1:
             ax.legend(loc="best", frameon=False)
         if index % ncols == 0:
-            ax.set_ylabel(_mpl_text(metric))
+            ax.set_ylabel(_mpl_text(" / ".join(metric_list)))
         if index >= len(panels) - ncols:
             ax.set_xlabel("step")
+    if len(metric_list) > 1:
+        for style, name in zip(LINE_STYLES, metric_list, strict=False):
+            handles.setdefault(name, Line2D([], [], color="0.3", ls=style, lw=1.1))
     if handles:
         names = _legend_names(list(handles), groups)
         fig.legend(
@@ -334,6 +361,51 @@ def _groups_figure(spec: dict[str, Any]) -> Figure:
     return fig
 
 
+def _observable_figure(figure: Any, observables: Any, cells: Sequence[CellResult]) -> Figure:
+    from runner.observables import observe  # the report draws what the claims judge
+
+    fig = Figure(figsize=(PANEL_WIDTH * 1.6, PANEL_HEIGHT), layout="constrained")
+    ax = fig.add_subplot()
+    never: list[str] = []
+    for i, panel in enumerate(figure.panels):
+        by_point: dict[Any, list[float]] = {}
+        for cell in cells:
+            if not cell.matches(dict(panel.where)) or figure.axis not in cell.point:
+                continue
+            observed = observe(figure.observable, observables, cell)
+            value = observed.values.get("") if observed.values else None
+            point = cell.point[figure.axis]
+            by_point.setdefault(point, [])
+            if value is None or not math.isfinite(value):
+                never.append(f"{panel.label} at {figure.axis}={_short_value(point)}")
+            else:
+                by_point[point].append(float(value))
+        points = sorted(by_point, key=lambda p: (not isinstance(p, (int, float)), p))
+        ys = [float(np.median(by_point[p])) if by_point[p] else np.nan for p in points]
+        ax.plot(
+            points,
+            ys,
+            marker="os^Dv"[i % 5],
+            ms=4,
+            lw=1.0,
+            color=f"C{i % 10}",
+            label=_mpl_text(panel.label),
+        )
+    if figure.log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel(_mpl_text(figure.axis))
+    ax.set_ylabel(_mpl_text(figure.observable))
+    ax.legend(loc="best", frameon=False)
+    if never:
+        text = "missing: " + "; ".join(sorted(set(never)))
+        ax.set_title(_mpl_text(text if len(text) < 90 else text[:87] + "..."), fontsize=7)
+    return fig
+
+
+def _short_value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _has(cell: CellResult, metric: str, where: dict[str, Any]) -> bool:
     return cell.matches(where) and cell.has_series(metric)
 
@@ -372,9 +444,24 @@ def _cell_key(cell: CellResult) -> tuple[Any, ...]:
     return (cell.optimizer, tuple(sorted((k, repr(v)) for k, v in cell.point.items())))
 
 
-def _cell_key_label(cell: CellResult) -> str:
-    point = ", ".join(f"{k.rsplit('.', 1)[-1]}={_fmt(v)}" for k, v in cell.point.items())
-    return f"{cell.optimizer} {point}".strip()
+def _cell_key_label(cell: CellResult, panel: Sequence[CellResult] = ()) -> str:
+    """``optimizer key=value, ...``; within a panel, only what tells its cells apart: the
+    optimizer if it varies, and of sweep keys that vary in lockstep (a zip) the first."""
+    keys = list(cell.point)
+    show_optimizer = True
+    if panel:
+        show_optimizer = len({c.optimizer for c in panel}) > 1
+        kept: list[str] = []
+        seen: list[list[int]] = []
+        for key in keys:
+            values = [repr(c.point.get(key)) for c in panel]
+            pattern = [values.index(v) for v in values]  # the partition this key induces
+            if len(set(values)) > 1 and pattern not in seen:
+                kept.append(key)
+                seen.append(pattern)
+        keys = kept
+    point = ", ".join(f"{k.rsplit('.', 1)[-1]}={_fmt(cell.point[k])}" for k in keys)
+    return f"{cell.optimizer if show_optimizer else ''} {point}".strip() or cell.optimizer
 
 
 def _count_keys(cells: Sequence[CellResult]) -> dict[tuple[Any, ...], int]:
@@ -527,10 +614,14 @@ def _overview_figures(view: RunView) -> list[dict[str, Any]]:
             "metric": figure.metric,
             "selections": [{"label": p.label, "where": dict(p.where)} for p in figure.panels],
             "log_y": figure.log_y,
+            "log_x": figure.log_x,
             "window": None,
         }
         try:
-            fig = series_figure(part, view.cells)
+            if figure.observable is not None:
+                fig = observable_figure(figure, view.spec.observables, view.cells)
+            else:
+                fig = series_figure(part, view.cells)
             try:
                 svg = Markup(figure_svg(fig, prefix=f"o{number}-"))
             finally:

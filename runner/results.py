@@ -63,8 +63,9 @@ class CellResult:
         return {"optimizer": self.optimizer, "seed": self.seed, **self.point}
 
     def matches(self, where: dict[str, Any]) -> bool:
+        """Every key of ``where`` equals the cell's value, or is one of ``{in: [...]}``."""
         values = self.selector()
-        return all(key in values and _equal(values[key], want) for key, want in where.items())
+        return all(key in values and _selects(want, values[key]) for key, want in where.items())
 
     def has_series(self, name: str) -> bool:
         if name == "loss" or name.startswith("train/"):
@@ -89,6 +90,20 @@ class CellResult:
 
 def _record_name(name: str) -> str:
     return "loss" if name == "loss" else name.removeprefix("train/")
+
+
+def one_of(want: Any) -> list[Any] | None:
+    """The values of a ``where`` entry ``{in: [a, b, ...]}``; None for a plain value."""
+    if isinstance(want, dict) and set(want) == {"in"} and isinstance(want["in"], list):
+        return want["in"]
+    return None
+
+
+def _selects(want: Any, value: Any) -> bool:
+    choices = one_of(want)
+    if choices is not None:
+        return any(_equal(value, choice) for choice in choices)
+    return _equal(value, want)
 
 
 def _equal(a: Any, b: Any) -> bool:

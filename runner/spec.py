@@ -65,8 +65,34 @@ class Poisson(Strict):
     grid_points_per_side: int = Field(64, ge=4)
 
 
+class ModularAddition(Strict):
+    """``a + b = c (mod modulus)`` on all ``modulus^2`` pairs: input ``[onehot(a), onehot(b)]``,
+    target ``onehot(c)`` (Kumar et al.; EXPERIMENTS.md section 4). A permutation drawn from
+    ``split_seed`` (null: the cell's seed) puts the first ``int(train_fraction * modulus^2)`` pairs
+    in the training set and the rest in the test set (the evaluation set of the metrics)."""
+
+    kind: Literal["modular_addition"]
+    modulus: int = Field(23, ge=2)
+    train_fraction: float = Field(0.9, gt=0, lt=1)
+    split_seed: int | None = 1
+
+
+class Polynomial(Strict):
+    """The single-index quadratic teacher ``y(x) = (beta . x / sqrt(D))^2`` with ``x ~ N(0, I_D)``
+    and ``beta ~ N(0, I_D)`` (Kumar et al. section 5; EXPERIMENTS.md section 5): ``train`` and
+    ``test`` inputs drawn from ``data_seed`` (null: the cell's seed); the test set is the
+    evaluation set of the metrics."""
+
+    kind: Literal["polynomial"]
+    dimension: int = Field(100, ge=1)
+    train: int = Field(450, ge=1)
+    test: int = Field(1000, ge=1)
+    data_seed: int | None = 0
+
+
 Task = Annotated[
-    Regression1D | Regression2D | RandomJacobianTask | Poisson, Field(discriminator="kind")
+    Regression1D | Regression2D | RandomJacobianTask | Poisson | ModularAddition | Polynomial,
+    Field(discriminator="kind"),
 ]
 
 
@@ -75,9 +101,11 @@ Task = Annotated[
 
 class MLPModel(Strict):
     """:func:`core.models.make_mlp` with ``hidden`` layer widths between the task's input and
-    output sizes; ``output_scale`` wraps it as ``output_scale * (f(theta) - f(theta_0))``;
-    ``linearized`` trains its first-order Taylor model around ``theta_0`` (the exact lazy
-    regime)."""
+    output sizes; ``output_gain`` multiplies the readout (uncentred, e.g. Kumar et al.'s ``s^2``);
+    ``output_scale`` wraps it as ``output_scale * (f(theta) - f(theta_0))``; ``linearized`` trains
+    its first-order Taylor model around ``theta_0`` (the exact lazy regime).
+    ``parametrisation: mean_field`` divides the readout by its fan-in (``1/N``) and the hidden
+    layers by ``sqrt(fan_in)``."""
 
     kind: Literal["mlp"]
     hidden: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
@@ -87,10 +115,11 @@ class MLPModel(Strict):
     ] = "kaiming_uniform"
     bias_init: Literal["zeros", "uniform_fan_in", "normal"] = "zeros"
     use_bias: bool = True
-    parametrisation: Literal["standard", "ntk"] = "standard"
+    parametrisation: Literal["standard", "ntk", "mean_field"] = "standard"
     bias_scale: float = 1.0
     alpha: float = Field(1.0, gt=0, description="initial scale of the drawn parameters")
     alpha_scope: Literal["weights", "all"] = "weights"
+    output_gain: float = Field(1.0, gt=0)
     output_scale: float | None = Field(None, gt=0)
     linearized: bool = False
 
@@ -101,7 +130,19 @@ class LinearModel(Strict):
     kind: Literal["linear"]
 
 
-Model = Annotated[MLPModel | LinearModel, Field(discriminator="kind")]
+class MeanFieldModel(Strict):
+    """``alpha (f(x; W) - f(x; W_0))`` with ``f = mean_{i<=width} phi(w_i . x / sqrt(D))``,
+    ``phi(h) = h + (epsilon/2) h^2`` and ``W_ij ~ N(0, 1)`` (Kumar et al. section 5;
+    :class:`core.models.MeanFieldNetwork`), always centred at initialisation. Pair it with
+    ``loss.scale: alpha`` for the lazy-training objective."""
+
+    kind: Literal["mean_field"]
+    width: int = Field(500, ge=1)
+    epsilon: float = 0.25
+    alpha: float = Field(1.0, gt=0)
+
+
+Model = Annotated[MLPModel | LinearModel | MeanFieldModel, Field(discriminator="kind")]
 
 
 # --- loss --------------------------------------------------------------------------------------
@@ -114,6 +155,12 @@ class MSELoss(Strict):
 
     kind: Literal["mse"]
     convention: Literal["loss", "raw"] = "loss"
+    scale: float = Field(
+        1.0,
+        gt=0,
+        description="divides the residual (so the loss by scale^2): the lazy-training objective "
+        "(1/alpha^2) R(alpha h) of Chizat et al. with scale = alpha",
+    )
 
 
 class PinnLoss(Strict):
@@ -143,7 +190,21 @@ class LogLinear(Strict):
 ScalarOrSchedule = Annotated[float, Field(gt=0)] | LogLinear
 
 
-class GD(Strict):
+class TrainOverride(Strict):
+    """Per-optimizer changes to ``train`` (e.g. LM needs far fewer steps than GD)."""
+
+    steps: int | None = Field(None, ge=1)
+    eval_every: int | None = Field(None, ge=1)
+    batch_size: int | None = Field(None, ge=1)
+
+
+class OptimizerBase(Strict):
+    train: TrainOverride | None = Field(
+        None, description="overrides of the spec's train settings for this optimizer's cells"
+    )
+
+
+class GD(OptimizerBase):
     """Plain (full- or mini-batch) gradient descent, ``theta <- theta - lr grad L``."""
 
     kind: Literal["gd"]
@@ -151,7 +212,7 @@ class GD(Strict):
     momentum: float | None = Field(None, ge=0, lt=1)
 
 
-class Adam(Strict):
+class Adam(OptimizerBase):
     kind: Literal["adam"]
     learning_rate: float = Field(gt=0)
     b1: float = Field(0.9, ge=0, lt=1)
@@ -159,7 +220,7 @@ class Adam(Strict):
     eps: float = Field(1e-8, gt=0)
 
 
-class AdamW(Strict):
+class AdamW(OptimizerBase):
     kind: Literal["adamw"]
     learning_rate: float = Field(gt=0)
     b1: float = Field(0.9, ge=0, lt=1)
@@ -168,7 +229,7 @@ class AdamW(Strict):
     weight_decay: float = Field(1e-4, ge=0)
 
 
-class LM(Strict):
+class LM(OptimizerBase):
     """Levenberg-Marquardt ``theta <- theta - lr J^T (mu I + J J^T)^{-1} r``."""
 
     kind: Literal["lm"]
@@ -181,7 +242,7 @@ class LM(Strict):
     cg_tol_kind: Literal["relative", "absolute"] = "relative"
 
 
-class GN(Strict):
+class GN(OptimizerBase):
     """Gauss-Newton with a pseudo-inverse cut-off on the eigenvalues of ``J J^T``."""
 
     kind: Literal["gn"]
@@ -191,13 +252,20 @@ class GN(Strict):
     solver: Literal["eigh", "svd"] = "eigh"
 
 
-class Switch(Strict):
+class Switch(OptimizerBase):
     """``first`` for ``at`` steps, then ``second`` with a fresh state."""
 
     kind: Literal["switch"]
     first: Optimizer
     second: Optimizer
     at: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _no_inner_train(self) -> Switch:
+        for side in ("first", "second"):
+            if getattr(self, side).train is not None:
+                raise ValueError(f"{side}.train: set train on the switch itself")
+        return self
 
 
 Optimizer = Annotated[GD | Adam | AdamW | LM | GN | Switch, Field(discriminator="kind")]
@@ -214,27 +282,67 @@ class Train(Strict):
     precision: Literal["float32", "float64"] = "float32"
 
 
-class MSEMetric(Strict):
-    """Mean-squared error on the evaluation set (the full grid for regressions, the held-out grid
-    against the exact solution for the PINN)."""
+class MetricBase(Strict):
+    """``name``: the key the metric is recorded under (observables, figures and claims use it);
+    default: its ``kind``, prefixed ``train_`` when it is measured ``on: train``."""
+
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+EvalSet = Literal["eval", "train"]
+_ON = Field(
+    "eval",
+    description="eval: the task's evaluation set (the test set of modular_addition and "
+    "polynomial, the grid of the regressions, the exact-solution grid of the PINN); train: the "
+    "training set",
+)
+
+
+class MSEMetric(MetricBase):
+    """Mean-squared error of the model output against the targets."""
 
     kind: Literal["mse"]
+    on: EvalSet = _ON
 
 
-class RelativeL2Metric(Strict):
-    """``||f - y|| / ||y||`` on the evaluation set."""
+class RelativeL2Metric(MetricBase):
+    """``||f - y|| / ||y||``."""
 
     kind: Literal["rel_l2"]
+    on: EvalSet = _ON
 
 
-class TrainLossMetric(Strict):
+class AccuracyMetric(MetricBase):
+    """Fraction of samples whose largest output is the target's largest entry (one-hot
+    targets)."""
+
+    kind: Literal["accuracy"]
+    on: EvalSet = _ON
+
+
+class RayFFTErrorMetric(MetricBase):
+    """Fig. 6 (right) of the paper: the residual ``rho(c) = f(c v) - y(c v)`` of the (centred)
+    model on ``points`` values ``c_j = j / (points - 1)`` along a ray, ``|FFT_k(rho)| / points`` at
+    the Nyquist bin ``k = points // 2`` (``bin: nyquist``, the paper's "largest frequency") or the
+    largest magnitude over ``k >= 1`` (``bin: largest``). ``ray: train_point`` takes ``v`` =
+    training input number ``index``; ``ray: ones`` takes ``v = (1, ..., 1)`` (the paper's test
+    direction). Needs a task with a target formula (``polynomial``)."""
+
+    kind: Literal["ray_fft_error"]
+    ray: Literal["train_point", "ones"]
+    index: int = Field(0, ge=0)
+    points: int = Field(100, ge=4)
+    bin: Literal["nyquist", "largest"] = "nyquist"
+
+
+class TrainLossMetric(MetricBase):
     """The training loss on the whole training set (the per-step ``loss`` record is the loss of
     that step's mini-batch)."""
 
     kind: Literal["train_loss"]
 
 
-class FFTErrorMetric(Strict):
+class FFTErrorMetric(MetricBase):
     """``|FFT_k(u - f)| / n`` on the task grid for the ``modes`` lowest frequencies (1-D: bins
     0..modes-1; 2-D: the ``modes`` bins of smallest ``|k|``, one of each conjugate pair ``+-k``,
     labelled ``"kx,ky"``)."""
@@ -243,7 +351,7 @@ class FFTErrorMetric(Strict):
     modes: int = Field(11, ge=1)
 
 
-class ModeErrorMetric(Strict):
+class ModeErrorMetric(MetricBase):
     """``|U_0^T e|``: the error in the eigenmodes of the initial NTK ``K_0`` (largest eigenvalue
     first), the quantity of Lemmas 3.1-3.3. ``modes`` limits how many are kept."""
 
@@ -251,7 +359,7 @@ class ModeErrorMetric(Strict):
     modes: int | None = Field(None, ge=1)
 
 
-class LemmaRateMetric(Strict):
+class LemmaRateMetric(MetricBase):
     """Per eigenmode of ``K_0``: the contraction rate the lemmas predict for this cell's optimizer,
     ``-ln|1 - lr * map(lambda)|`` with map ``lambda`` (GD), ``lambda / (mu + lambda)`` (LM),
     ``1[lambda > eps]`` (GN). Constant in time; compare with a fitted ``decay_rate``."""
@@ -260,20 +368,20 @@ class LemmaRateMetric(Strict):
     modes: int | None = Field(None, ge=1)
 
 
-class SpectrumMetric(Strict):
+class SpectrumMetric(MetricBase):
     """Eigenvalues of the current NTK ``K_t = J J^T`` (descending), ``modes`` of them."""
 
     kind: Literal["ntk_spectrum"]
     modes: int | None = Field(None, ge=1)
 
 
-class ParamDistanceMetric(Strict):
+class ParamDistanceMetric(MetricBase):
     """``||theta_t - theta_0|| / ||theta_0||``: how far training left the initialisation."""
 
     kind: Literal["param_distance"]
 
 
-class KernelChangeMetric(Strict):
+class KernelChangeMetric(MetricBase):
     """``||K_t - K_0||_F / ||K_0||_F``: how much the tangent kernel moved (lazy vs rich)."""
 
     kind: Literal["ntk_change"]
@@ -282,6 +390,8 @@ class KernelChangeMetric(Strict):
 Metric = Annotated[
     MSEMetric
     | RelativeL2Metric
+    | AccuracyMetric
+    | RayFFTErrorMetric
     | TrainLossMetric
     | FFTErrorMetric
     | ModeErrorMetric
@@ -291,6 +401,14 @@ Metric = Annotated[
     | KernelChangeMetric,
     Field(discriminator="kind"),
 ]
+
+
+def metric_key(metric: dict[str, Any] | Strict) -> str:
+    """The name a metric is recorded under (see :class:`MetricBase`)."""
+    data = metric.model_dump() if isinstance(metric, BaseModel) else metric
+    if data.get("name"):
+        return str(data["name"])
+    return f"train_{data['kind']}" if data.get("on") == "train" else str(data["kind"])
 
 
 # --- sweep -------------------------------------------------------------------------------------
@@ -406,6 +524,10 @@ Comparison = Literal["<", "<=", ">", ">="]
 GroupReduce = Literal["all", "any", "max", "min", "median", "mean"]
 
 
+# A ``where`` maps selector keys (``optimizer``, ``seed``, sweep keys) to a value, or to
+# ``{in: [v1, v2, ...]}`` to select any of several values.
+
+
 class ClaimBase(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     statement: str | None = Field(None, description="the paper's claim in words")
@@ -416,7 +538,8 @@ class ClaimBase(Strict):
 
 
 class Side(Strict):
-    """One side of a comparison: an observable in the cells selected by ``where``."""
+    """One side of a comparison: an observable in the cells selected by ``where`` (a value per
+    key, or ``{in: [...]}`` for any of several)."""
 
     observable: str
     where: Where = Field(default_factory=dict)
@@ -433,7 +556,8 @@ class ThresholdClaim(ClaimBase):
 
 
 class CompareClaim(ClaimBase):
-    """``left op factor * right`` (per group, reduced by ``reduce``)."""
+    """``left op factor * right`` (per group, reduced by ``reduce``); with ``for_each`` (a sweep
+    key), at every value of that key (both sides restricted to it), and it must hold at all."""
 
     kind: Literal["compare"]
     left: Side
@@ -442,6 +566,7 @@ class CompareClaim(ClaimBase):
     factor: float = 1.0
     groups: list[str] | None = None
     reduce: Literal["all", "any"] | Annotated[float, Field(gt=0, le=1)] = "all"
+    for_each: str | None = None
 
 
 class OrderingClaim(ClaimBase):
@@ -570,14 +695,41 @@ class Panel(Strict):
 
 
 class FigureSpec(Strict):
-    """An overview figure in the report, besides the claims' own: ``metric`` against step, one
-    panel per entry of ``panels``; in a panel, cells that differ in a sweep value get their own
-    colour (matplotlib's cycle: blue, orange, green, ...) and seeds share it."""
+    """An overview figure in the report, besides the claims' own.
+
+    ``metric``: the metric against step, one panel per entry of ``panels``; in a panel, cells that
+    differ in a sweep value get their own colour (matplotlib's cycle: blue, orange, green, ...)
+    and seeds share it. A list of metrics draws them in the same colour, solid, dotted, dashed,
+    dash-dotted in that order (Fig. 5: train accuracy solid, test dotted).
+
+    ``observable`` with ``axis``: the observable (median over seeds) against the values of a sweep
+    key, one line per panel, all in one plot (e.g. the grokking delay against alpha, a line per
+    optimizer); a missing value (an event that never happened) is drawn as a gap and listed.
+    """
 
     title: str
-    metric: str
+    metric: str | list[str] | None = None
+    observable: str | None = None
+    axis: str | None = None
     panels: list[Panel] = Field(min_length=1)
     log_y: bool = True
+    log_x: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FigureSpec:
+        if (self.metric is None) == (self.observable is None):
+            raise ValueError("give exactly one of 'metric' and 'observable'")
+        if self.observable is not None and self.axis is None:
+            raise ValueError("an observable figure needs 'axis' (a sweep key)")
+        if isinstance(self.metric, list) and not 1 <= len(self.metric) <= 4:
+            raise ValueError("a figure draws 1 to 4 metrics")
+        return self
+
+    @property
+    def metrics(self) -> list[str]:
+        if self.metric is None:
+            return []
+        return [self.metric] if isinstance(self.metric, str) else list(self.metric)
 
 
 # --- the spec ----------------------------------------------------------------------------------
@@ -619,11 +771,35 @@ class Spec(Strict):
                 f"task {self.task.kind!r} needs loss kind "
                 f"{'pinn' if self.task.kind == 'poisson' else 'mse'}, got {self.loss.kind!r}"
             )
-        metric_names = {m.kind for m in self.metrics} | {"loss"}
+        keys = [metric_key(m) for m in self.metrics]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise ValueError(f"metrics recorded twice under {repeated}: give them distinct 'name's")
+        metric_names = set(keys) | {"loss"}
+        sweep_keys = set(self.sweep.grid) | set(self.sweep.zip)
         for figure in self.figures:
-            if figure.metric not in metric_names and not figure.metric.startswith("train/"):
+            for metric in figure.metrics:
+                if metric not in metric_names and not metric.startswith("train/"):
+                    raise ValueError(f"figure {figure.title!r}: metric {metric!r} is not recorded")
+            if figure.observable is not None and figure.observable not in self.observables:
                 raise ValueError(
-                    f"figure {figure.title!r}: metric {figure.metric!r} is not recorded"
+                    f"figure {figure.title!r}: unknown observable {figure.observable!r}"
+                )
+            if figure.axis is not None and figure.axis not in sweep_keys:
+                raise ValueError(
+                    f"figure {figure.title!r}: axis {figure.axis!r} is not a sweep key "
+                    f"(sweep keys: {sorted(sweep_keys)})"
+                )
+        for metric in self.metrics:
+            if metric.kind == "ray_fft_error" and self.task.kind != "polynomial":
+                raise ValueError(
+                    f"metric {metric_key(metric)!r}: ray_fft_error needs a task with a target "
+                    f"formula (polynomial), not {self.task.kind!r}"
+                )
+            if metric.kind == "accuracy" and self.task.kind != "modular_addition":
+                raise ValueError(
+                    f"metric {metric_key(metric)!r}: accuracy needs one-hot targets "
+                    f"(task modular_addition), not {self.task.kind!r}"
                 )
         for name, observable in self.observables.items():
             if isinstance(observable, DelayObservable):
@@ -644,7 +820,6 @@ class Spec(Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate claim ids: {duplicates}")
-        sweep_keys = set(self.sweep.grid) | set(self.sweep.zip)
         for claim in self.claims:
             for ref in _observable_refs(claim):
                 if ref not in self.observables:
@@ -655,7 +830,7 @@ class Spec(Strict):
                 raise ValueError(
                     f"claim {claim.id!r}: observable {claim.observable!r} is not a crossing"
                 )
-            axis = getattr(claim, "axis", None)
+            axis = getattr(claim, "axis", None) or getattr(claim, "for_each", None)
             if axis is not None and axis not in sweep_keys:
                 raise ValueError(
                     f"claim {claim.id!r}: axis {axis!r} is not a sweep key "
@@ -663,9 +838,12 @@ class Spec(Strict):
                 )
             for where in _wheres(claim):
                 optimizer = where.get("optimizer")
-                # a list or mapping here is a user mistake, not a crash (unhashable in `in`)
-                if optimizer is not None and optimizer not in list(self.optimizers):
-                    raise ValueError(f"claim {claim.id!r}: unknown optimizer {optimizer!r}")
+                choices = optimizer.get("in") if isinstance(optimizer, dict) else None
+                names = choices if isinstance(choices, list) else [optimizer]
+                for name in names:
+                    # a list or mapping here is a user mistake, not a crash (unhashable in `in`)
+                    if name is not None and name not in list(self.optimizers):
+                        raise ValueError(f"claim {claim.id!r}: unknown optimizer {name!r}")
         return self
 
 

@@ -602,3 +602,159 @@ def test_an_inconclusive_result_still_has_its_series_figure():
         {"label": "optimizer=gn", "where": {"optimizer": "gn"}}
     ]
     assert "groups" not in result.figure
+
+
+def test_compare_for_each_value_of_a_sweep_key():
+    """``for_each``: the comparison at every alpha; all values must hold."""
+    cells = [
+        curves(opt, s, [rate(a)] * 5, point={"model.alpha": float(a)})
+        for opt, rate in (("gd", lambda a: 0.004 / a), ("lm", lambda a: 0.004))
+        for a in (1, 2, 4)
+        for s in (0, 1)
+    ]
+    base = {
+        "kind": "compare",
+        "left": {"observable": "final_err", "where": {"optimizer": "lm"}},
+        "right": {"observable": "final_err", "where": {"optimizer": "gd"}},
+        "for_each": "model.alpha",
+    }
+    holds = one({**base, "op": "<="}, cells)
+    assert holds.verdict == "PASS"
+    assert holds.observed["points"] == [1.0, 2.0, 4.0]
+    assert set(holds.observed["at"]) == {"1", "2", "4"}
+    assert "at every value of model.alpha" in holds.expected_sentence
+    assert "Holds at 3 of 3 values" in holds.observed_sentence
+    strict = one({**base, "op": "<"}, cells)  # equal at alpha = 1
+    assert strict.verdict == "FAIL"
+    assert "Holds at 2 of 3" in strict.observed_sentence
+    # without for_each the two sides select 6 cells per seed: the claim asks for where
+    ambiguous = one({**{k: v for k, v in base.items() if k != "for_each"}, "op": "<="}, cells)
+    assert ambiguous.verdict == "ERROR" and "model.alpha" in ambiguous.reason
+
+
+def test_compare_for_each_must_be_a_sweep_key():
+    with pytest.raises(ValueError, match="axis 'model.width' is not a sweep key"):
+        make_spec(
+            [
+                {
+                    "id": "c",
+                    "kind": "compare",
+                    "left": {"observable": "final_err", "where": {"optimizer": "lm"}},
+                    "right": {"observable": "final_err", "where": {"optimizer": "gd"}},
+                    "op": "<",
+                    "for_each": "model.width",
+                }
+            ]
+        )
+
+
+def grokking_cell(optimizer, alpha, t_train, t_test, seed=0, steps=1000):
+    """Accuracy curves that jump from 0 to 1 at ``t_train`` (train) and ``t_test`` (test)."""
+    evals = np.arange(0, steps + 1, 10)
+    step = lambda t: (evals >= t).astype(float) if t is not None else np.zeros(evals.size)  # noqa: E731
+    return CellResult(
+        cell_id=f"{optimizer}_a{alpha}_s{seed}",
+        optimizer=optimizer,
+        seed=seed,
+        point={"model.alpha": float(alpha)},
+        status="finished",
+        eval_steps=evals,
+        metrics={"train_accuracy": step(t_train), "accuracy": step(t_test)},
+        groups={},
+        records={"loss": np.ones(steps)},
+        steps_done=steps,
+    )
+
+
+GROKKING_OBSERVABLES = {
+    "t_train": {"kind": "crossing", "metric": "train_accuracy", "above": 0.95},
+    "t_test": {"kind": "crossing", "metric": "accuracy", "above": 0.9},
+    "delay": {"kind": "delay", "start": "t_train", "end": "t_test"},
+}
+
+
+def grokking_judge(claim, cells):
+    spec = Spec.model_validate(
+        {
+            "name": "grokking",
+            "task": {"kind": "modular_addition", "modulus": 5},
+            "model": {"kind": "mlp", "hidden": [4]},
+            "optimizers": {
+                "sgd": {"kind": "gd", "learning_rate": 1.0},
+                "lm": {"kind": "lm", "learning_rate": 0.1, "damping": 0.1},
+            },
+            "train": {"steps": 1000, "eval_every": 10},
+            "sweep": {"grid": {"model.alpha": [1.0, 2.0, 4.0]}},
+            "metrics": [{"kind": "accuracy", "on": "train"}, {"kind": "accuracy"}],
+            "observables": GROKKING_OBSERVABLES,
+            "claims": [{"id": "c", **claim}],
+        }
+    )
+    (result,) = judge(spec, cells)
+    return result
+
+
+def test_grokking_delay_claims_on_synthetic_curves():
+    """SGD's delay grows with alpha (100, 300, 700 steps); LM's stays 50; an SGD run that never
+    generalises makes the delay missing, which follows on_missing."""
+    cells = [grokking_cell("sgd", a, 100, 100 + d) for a, d in ((1, 100), (2, 300), (4, 700))]
+    cells += [grokking_cell("lm", a, 10, 60) for a in (1, 2, 4)]
+    grows = {
+        "kind": "monotonic",
+        "observable": "delay",
+        "axis": "model.alpha",
+        "where": {"optimizer": "sgd"},
+        "direction": "increasing",
+        "strict": True,
+    }
+    assert grokking_judge(grows, cells).verdict == "PASS"
+    flat = {
+        "kind": "independent_of",
+        "observable": "delay",
+        "axis": "model.alpha",
+        "where": {"optimizer": "lm"},
+        "max_factor": 2,
+    }
+    assert grokking_judge(flat, cells).verdict == "PASS"
+    assert grokking_judge({**flat, "where": {"optimizer": "sgd"}}, cells).verdict == "FAIL"
+    shorter = {
+        "kind": "compare",
+        "left": {"observable": "delay", "where": {"optimizer": "lm"}},
+        "right": {"observable": "delay", "where": {"optimizer": "sgd"}},
+        "op": "<",
+        "for_each": "model.alpha",
+    }
+    compared = grokking_judge(shorter, cells)
+    assert compared.verdict == "PASS"
+    # the figure: each side's delay against alpha
+    assert compared.figure["groups"]["values"] == {
+        "left: optimizer=lm": {"1": 50.0, "2": 50.0, "4": 50.0},
+        "1 x right: optimizer=sgd": {"1": 100.0, "2": 300.0, "4": 700.0},
+    }
+    never = [c for c in cells if c.cell_id != "sgd_a4_s0"]
+    never.append(grokking_cell("sgd", 4, 100, None))
+    missing = grokking_judge(grows, never)
+    assert missing.verdict == "INCONCLUSIVE"
+    assert "never crossed above 0.9 within 1000 steps" in missing.reason
+    assert grokking_judge({**grows, "on_missing": "fail"}, never).verdict == "FAIL"
+
+
+def test_where_in_selects_several_values_of_a_key():
+    """``{in: [...]}`` restricts an axis claim to some sweep values (e.g. the alphas at which an
+    event happens at all)."""
+    cells = [grokking_cell("sgd", a, 100, 100 + d) for a, d in ((1, 100), (2, 150), (4, 900))]
+    flat = {
+        "kind": "independent_of",
+        "observable": "delay",
+        "axis": "model.alpha",
+        "where": {"optimizer": "sgd"},
+        "max_factor": 2,
+    }
+    assert grokking_judge(flat, cells).verdict == "FAIL"
+    some = grokking_judge(
+        {**flat, "where": {"optimizer": "sgd", "model.alpha": {"in": [1, 2]}}}, cells
+    )
+    assert some.verdict == "PASS" and some.observed["points"] == [1.0, 2.0]
+    assert "model.alpha={1, 2}" in some.expected_sentence
+    with pytest.raises(ValueError, match="unknown optimizer 'adam'"):
+        grokking_judge({**flat, "where": {"optimizer": {"in": ["sgd", "adam"]}}}, cells)

@@ -388,3 +388,91 @@ def test_junit(view: RunView) -> None:
     assert cases["lm_order"].find("skipped").get("message") == "no cells match {optimizer: lm}"
     assert list(cases["gn_uniform"]) == []
     assert list(cases["gd_uniform_control"]) == []
+
+
+def _accuracy_cell(optimizer: str, alpha: float, t_train: int, t_test: int | None) -> CellResult:
+    steps = np.arange(0, 1001, 10)
+
+    def step(t: int) -> np.ndarray:
+        return (steps >= t).astype(float)
+
+    return CellResult(
+        cell_id=f"{optimizer}_a{alpha:g}",
+        optimizer=optimizer,
+        seed=0,
+        point={"model.alpha": alpha},
+        status="finished",
+        eval_steps=steps,
+        metrics={
+            "train_accuracy": step(t_train),
+            "accuracy": step(t_test) if t_test is not None else np.zeros(steps.size),
+        },
+        groups={},
+        records={"loss": np.ones(1000)},
+        steps_done=1000,
+    )
+
+
+def test_series_figure_draws_several_metrics_with_line_styles_on_a_log_axis() -> None:
+    """Fig. 5 style: train solid, test dotted, one colour per alpha, log step axis."""
+    cells = [_accuracy_cell("sgd", a, 100, 200 * a) for a in (1.0, 2.0)]
+    spec = {
+        "kind": "series",
+        "metric": ["train_accuracy", "accuracy"],
+        "selections": [{"label": "SGD", "where": {"optimizer": "sgd"}}],
+        "log_x": True,
+    }
+    fig = report.series_figure(spec, cells)
+    ax = fig.axes[0]
+    styles = [(line.get_color(), line.get_linestyle()) for line in ax.get_lines()]
+    assert [s for _, s in styles] == ["-", ":", "-", ":"]
+    assert styles[0][0] == styles[1][0] != styles[2][0]  # a colour per alpha, shared by metrics
+    assert ax.get_xscale() == "log"
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["train_accuracy", "accuracy"]
+
+
+def test_observable_figure_plots_against_the_axis_and_lists_missing_values() -> None:
+    spec = Spec.model_validate(
+        {
+            "name": "grok",
+            "task": {"kind": "modular_addition", "modulus": 5},
+            "model": {"kind": "mlp", "hidden": [4]},
+            "optimizers": {"sgd": {"kind": "gd", "learning_rate": 1.0}},
+            "train": {"steps": 1000, "eval_every": 10},
+            "metrics": [{"kind": "accuracy", "on": "train"}, {"kind": "accuracy"}],
+            "sweep": {"grid": {"model.alpha": [1.0, 2.0, 4.0]}},
+            "observables": {
+                "t_train": {"kind": "crossing", "metric": "train_accuracy", "above": 0.95},
+                "t_test": {"kind": "crossing", "metric": "accuracy", "above": 0.9},
+                "delay": {"kind": "delay", "start": "t_train", "end": "t_test"},
+            },
+            "figures": [
+                {
+                    "title": "delay against alpha",
+                    "observable": "delay",
+                    "axis": "model.alpha",
+                    "panels": [{"label": "SGD", "where": {"optimizer": "sgd"}}],
+                }
+            ],
+        }
+    )
+    cells = [_accuracy_cell("sgd", 1.0, 100, 200), _accuracy_cell("sgd", 2.0, 100, 500)]
+    cells.append(_accuracy_cell("sgd", 4.0, 100, None))
+    fig = report.observable_figure(spec.figures[0], spec.observables, cells)
+    ax = fig.axes[0]
+    (line,) = ax.get_lines()
+    xs, ys = line.get_data()
+    assert list(xs) == [1.0, 2.0, 4.0]
+    assert list(ys[:2]) == [100.0, 400.0] and np.isnan(ys[2])
+    assert "SGD at model.alpha=4" in ax.get_title()
+
+
+def test_figure_spec_needs_one_of_metric_and_observable() -> None:
+    base = {"title": "t", "panels": [{"label": "all"}]}
+    from runner.spec import FigureSpec
+
+    with pytest.raises(ValueError, match="exactly one of"):
+        FigureSpec.model_validate(base)
+    with pytest.raises(ValueError, match="needs 'axis'"):
+        FigureSpec.model_validate({**base, "observable": "delay"})

@@ -1,0 +1,129 @@
+"""One cell end to end on tiny grokking tasks: the problem, the model and the metrics."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from core import tasks
+from runner.cell import build_objective, build_problem, evaluator, run_cell
+
+
+def _params(task, model, metrics, optimizer, steps=20, eval_every=5, scale=1.0):
+    return {
+        "task": task,
+        "model": model,
+        "loss": {"kind": "mse", "convention": "raw", "scale": scale},
+        "optimizer": {"name": optimizer["kind"], **optimizer},
+        "train": {
+            "steps": steps,
+            "eval_every": eval_every,
+            "batch_size": None,
+            "precision": "float64",
+        },
+        "metrics": metrics,
+        "seed": 0,
+    }
+
+
+POLY = {"kind": "polynomial", "dimension": 6, "train": 20, "test": 30, "data_seed": 0}
+MEAN_FIELD = {"kind": "mean_field", "width": 16, "epsilon": 0.25, "alpha": 2.0}
+MODULAR = {"kind": "modular_addition", "modulus": 5, "train_fraction": 0.8, "split_seed": 1}
+QUADRATIC = {
+    "kind": "mlp",
+    "hidden": [12],
+    "activation": "quadratic",
+    "initializer": "normal",
+    "bias_init": "zeros",
+    "use_bias": False,
+    "parametrisation": "mean_field",
+    "bias_scale": 1.0,
+    "alpha": 1.0,
+    "alpha_scope": "weights",
+    "output_gain": 1.0,
+    "output_scale": None,
+    "linearized": False,
+}
+
+
+def test_ray_fft_error_is_the_nyquist_bin_of_the_residual_along_the_ray(x64):
+    metrics = [
+        {
+            "kind": "ray_fft_error",
+            "ray": "train_point",
+            "index": 3,
+            "points": 16,
+            "bin": "nyquist",
+            "name": "ray_train",
+        },
+        {
+            "kind": "ray_fft_error",
+            "ray": "ones",
+            "index": 0,
+            "points": 16,
+            "bin": "largest",
+            "name": "ray_ones",
+        },
+    ]
+    config = _params(POLY, MEAN_FIELD, metrics, {"kind": "gd", "learning_rate": 1.0})
+    problem = build_problem(POLY, jax.random.PRNGKey(0))
+    objective, params = build_objective(config, problem, jax.random.PRNGKey(1))
+    # perturb so that f != f_0 (the centred model is zero at initialisation)
+    params = jax.tree.map(lambda w: w * 1.1, params)
+    evaluate = evaluator(__import__("json").dumps(metrics, sort_keys=True), problem.grid_shape)
+    data = {
+        "inputs": problem.evaluation[0],
+        "targets": problem.evaluation[1],
+        "train": problem.train_data,
+        "params0": params,
+        "teacher": problem.teacher,
+    }
+    got = evaluate(objective, params, data)
+    c = np.linspace(0.0, 1.0, 16)
+
+    def rho(direction):
+        xs = c[:, None] * np.asarray(direction)[None, :]
+        f = np.asarray(objective.predict(params, jnp.asarray(xs)))[:, 0]
+        return f - np.asarray(tasks.polynomial_target(jnp.asarray(xs), problem.teacher))[:, 0]
+
+    train_fft = np.abs(np.fft.fft(rho(problem.train_data[0][3]))) / 16
+    ones_fft = np.abs(np.fft.fft(rho(np.ones(6)))) / 16
+    np.testing.assert_allclose(got["ray_train"], train_fft[8], rtol=1e-9)
+    np.testing.assert_allclose(got["ray_ones"], ones_fft[1:9].max(), rtol=1e-9)
+
+
+def test_modular_cell_records_train_and_test_accuracy():
+    metrics = [
+        {"kind": "accuracy", "on": "train", "name": None},
+        {"kind": "accuracy", "on": "eval", "name": None},
+        {"kind": "mse", "on": "train", "name": None},
+    ]
+    optimizer = {
+        "kind": "lm",
+        "learning_rate": 0.5,
+        "damping": 1e-3,
+        "solver": "cholesky",
+        "gram": "auto",
+        "cg_max_iterations": 30,
+        "cg_tol": 1e-6,
+        "cg_tol_kind": "relative",
+    }
+    outcome = run_cell(_params(MODULAR, QUADRATIC, metrics, optimizer))
+    assert set(outcome.metrics) == {"train_accuracy", "accuracy", "train_mse"}
+    assert outcome.eval_steps.tolist() == [0, 5, 10, 15, 20]
+    train_acc = outcome.metrics["train_accuracy"]
+    # 20 training pairs: accuracy is a multiple of 1/20; LM fits them
+    np.testing.assert_allclose(train_acc * 20, np.round(train_acc * 20), atol=1e-9)
+    assert train_acc[-1] == 1.0
+    assert outcome.metrics["train_mse"][-1] < outcome.metrics["train_mse"][0]
+
+
+def test_loss_scale_divides_the_loss():
+    config = _params(POLY, MEAN_FIELD, [], {"kind": "gd", "learning_rate": 1.0}, scale=2.0)
+    problem = build_problem(POLY, jax.random.PRNGKey(0))
+    objective, params = build_objective(config, problem, jax.random.PRNGKey(1))
+    inputs, targets = problem.train_data
+    plain = jnp.mean((objective.predict(params, inputs) - targets) ** 2)
+    assert float(objective.loss(params, problem.train_data)) == pytest.approx(float(plain) / 4)

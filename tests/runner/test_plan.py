@@ -1,0 +1,64 @@
+"""Planning: sweep points, per-optimizer train overrides, stable hashes."""
+
+from __future__ import annotations
+
+from runner.plan import plan
+from runner.spec import Spec
+
+BASE = {
+    "name": "p",
+    "task": {"kind": "polynomial", "dimension": 4, "train": 10, "test": 10},
+    "model": {"kind": "mean_field", "width": 8},
+    "loss": {"kind": "mse", "convention": "raw"},
+    "optimizers": {
+        "gd": {"kind": "gd", "learning_rate": 4.0},
+        "lm": {
+            "kind": "lm",
+            "learning_rate": 0.5,
+            "damping": 0.1,
+            "train": {"steps": 50, "eval_every": 5},
+        },
+    },
+    "train": {"steps": 1000, "eval_every": 50},
+    "metrics": [{"kind": "mse"}],
+    "sweep": {
+        "seeds": [0, 1],
+        "zip": {
+            "model.alpha": [0.5, 1.0],
+            "loss.scale": [0.5, 1.0],
+            "optimizers.lm.damping": [0.2, 0.1],
+        },
+    },
+}
+
+
+def _cells():
+    return plan(Spec.model_validate(BASE), BASE)
+
+
+def test_optimizer_train_override_applies_to_its_cells_only():
+    cells = _cells()
+    assert len(cells) == 2 * 2 * 2
+    for cell in cells:
+        train = cell.params["train"]
+        if cell.optimizer == "lm":
+            assert (train["steps"], train["eval_every"]) == (50, 5)
+        else:
+            assert (train["steps"], train["eval_every"]) == (1000, 50)
+        assert train["precision"] == "float32"  # the rest of train is kept
+        assert "train" not in cell.params["optimizer"]  # travels in params["train"] only
+
+
+def test_zip_sets_model_loss_and_optimizer_together():
+    cells = [c for c in _cells() if c.optimizer == "lm" and c.seed == 0]
+    got = [
+        (c.params["model"]["alpha"], c.params["loss"]["scale"], c.params["optimizer"]["damping"])
+        for c in cells
+    ]
+    assert got == [(0.5, 0.5, 0.2), (1.0, 1.0, 0.1)]
+
+
+def test_hashes_are_stable_and_distinct():
+    first, second = _cells(), _cells()
+    assert [c.hash for c in first] == [c.hash for c in second]
+    assert len({c.hash for c in first}) == len(first)
