@@ -17,7 +17,9 @@ YAML (:func:`parse_yaml`)
     - Anchors, aliases and ``<<`` merge keys are allowed (explicit keys win over merged ones),
       but a file over ``MAX_FILE_BYTES``, a document that expands to more than ``MAX_NODES``
       values or nests deeper than ``MAX_DEPTH`` levels is refused (alias bombs, recursive
-      aliases).
+      aliases), and so is a string longer than ``MAX_STRING_CHARS`` or an integer beyond
+      ``MAX_INTEGER`` (no spec value needs either; both only ever break something later).
+    - A spec whose sweep has more than ``MAX_CELLS`` cells is refused before any is planned.
     - One document per file; an empty file (or comments only) and a top level that is not a
       mapping are errors. The file must be UTF-8.
     - Positions are 1-based ``(line, column)`` of every mapping key and sequence item, keyed by
@@ -70,9 +72,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from runner.spec import PROFILE_NAMES, Spec
 
 __all__ = [
+    "MAX_CELLS",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_INTEGER",
     "MAX_NODES",
+    "MAX_STRING_CHARS",
     "LoadedSpec",
     "SpecError",
     "SpecProblem",
@@ -85,6 +90,9 @@ __all__ = [
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_NODES = 100_000
 MAX_DEPTH = 100
+MAX_STRING_CHARS = 20_000
+MAX_INTEGER = 2**53  # the largest integer a float64 (JSON, numpy) holds exactly
+MAX_CELLS = 100_000
 ROOT = "<root>"
 
 KeyPath = tuple[str | int, ...]
@@ -334,6 +342,11 @@ class _Builder:
 
     def scalar(self, node: ScalarNode, path: KeyPath) -> Any:
         tag, text = node.tag, node.value
+        if len(text) > MAX_STRING_CHARS:
+            self.problem(
+                node, path, f"a value of {len(text)} characters; at most {MAX_STRING_CHARS}"
+            )
+            return None
         if tag in (_STR, _MERGE):
             return text
         checks = {
@@ -346,6 +359,16 @@ class _Builder:
             self.problem(node, path, self._tag_message(tag))
             return None
         pattern, convert, expected = checks[tag]
+        if tag in (_INT, _FLOAT) and _INT_RE.match(text):
+            digits = text.replace("_", "").lstrip("+-")
+            # Python refuses int() of > 4 300 digits; anything past 2^53 is a mistake anyway
+            if len(digits) > 20 or abs(_to_int(text)) > MAX_INTEGER:
+                self.problem(
+                    node,
+                    path,
+                    f"integer {text[:20]}{'...' if len(text) > 20 else ''} is larger than 2^53",
+                )
+                return None
         if pattern.match(text):
             return convert(text)
         if tag == _FLOAT and _INT_RE.match(text):
@@ -1088,9 +1111,26 @@ def _resolve(
     if problems:
         raise SpecError(problems)
     try:
-        return resolved, origins, applied, Spec.model_validate(resolved)
+        spec = Spec.model_validate(resolved)
     except pydantic.ValidationError as error:
         return resolved, origins, applied, _validation_problems(error, resolved, origins, file)
+    cells = cell_count(spec)
+    if cells > MAX_CELLS:
+        line, col = positions.get(("sweep",), (1, 1))
+        message = (
+            f"the sweep has {cells:,} cells (optimizers x points x seeds), more than "
+            f"{MAX_CELLS:,}; split it into several specs"
+        )
+        return resolved, origins, applied, [SpecProblem(file, line, col, "sweep", message)]
+    return resolved, origins, applied, spec
+
+
+def cell_count(spec: Spec) -> int:
+    """Optimizers x sweep points x seeds, without expanding the sweep."""
+    points = math.prod(len(values) for values in spec.sweep.grid.values())
+    if spec.sweep.zip:
+        points *= len(next(iter(spec.sweep.zip.values())))
+    return len(spec.optimizers) * points * len(spec.sweep.seeds)
 
 
 def load_spec(

@@ -462,3 +462,36 @@ def test_any_edit_of_a_spec_is_loaded_or_a_spec_error(tmp_path_factory, edits, p
     except SpecError as error:
         assert error.problems and error.format()
     assert all(isinstance(p, SpecProblem) for p in validate_profiles(path))
+
+
+# --- hostile input: every limit is a spec problem, found at once ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        (("points: 100", "points: " + "9" * 5000), "task.points  integer 99999999999999999999..."),
+        (("steps: 100,", "steps: 100000000000000000000,"), "train.steps  integer 1000000000"),
+        (("name: example", "name: " + "a" * 30_000), "name  a value of 30000 characters"),
+        (
+            (
+                "profiles:",
+                f"sweep:\n  grid:\n    model.alpha: {list(range(1, 401))}\n"
+                f"    train.eval_every: {list(range(1, 401))}\nprofiles:",
+            ),
+            "sweep  the sweep has 320,000 cells",
+        ),
+    ],
+    ids=["huge-integer", "steps-beyond-2^53", "long-string", "too-many-cells"],
+)
+def test_hostile_values_are_refused_at_once(write, replace, message):
+    import time
+
+    text = VALID.replace(*replace)
+    assert text != VALID
+    path = write(text)
+    start = time.perf_counter()
+    problems = validate_profiles(path)
+    elapsed = time.perf_counter() - start
+    assert any(message in p.format() for p in problems), [p.format() for p in problems]
+    assert elapsed < 5.0  # a hang guard, not a benchmark: these take ~0.1 s
