@@ -103,7 +103,8 @@ class MeanSquaredError(Objective):
 
 
 class SoftmaxCrossEntropy(Objective):
-    """``L = mean_n CE(softmax(z_n), y_n)`` with integer labels; the model returns logits ``(C,)``.
+    """``L = mean_n CE(softmax(z_n), y_n)`` with integer labels ``(N,)`` or one-hot targets
+    ``(N, C)``; the model returns logits ``(C,)``.
 
     Extra arguments: ``logits_fn`` (``(N, C)``, for the generalized Gauss-Newton) and ``value_fn``.
     """
@@ -115,6 +116,8 @@ class SoftmaxCrossEntropy(Objective):
     def loss(self, params: Any, batch: Batch) -> Array:
         inputs, labels = batch
         logits = self.logits(params, inputs)
+        if labels.ndim == 2 and labels.shape == logits.shape:  # one-hot rows
+            return jnp.mean(optax.softmax_cross_entropy(logits, labels))
         return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels.reshape(-1)))
 
     def extra_args(self, params: Any, batch: Batch) -> dict[str, Any]:

@@ -25,16 +25,17 @@ import numpy as np
 import optax
 
 from core import curvature, metrics, models, optim, pde, tasks, training
-from core.objectives import LinearLeastSquares, MeanSquaredError, Objective
+from core.objectives import LinearLeastSquares, MeanSquaredError, Objective, SoftmaxCrossEntropy
 from runner.spec import metric_key
 
 # Scalars that may change between cells without recompiling (per optimizer kind).
 HYPERPARAMETERS = {
-    "gd": ("learning_rate",),
+    "gd": ("learning_rate", "weight_decay"),
     "adam": ("learning_rate",),
     "adamw": ("learning_rate", "weight_decay"),
     "lm": ("learning_rate", "damping"),
     "gn": ("learning_rate", "eps"),
+    "ggn": ("learning_rate", "damping", "weight_decay"),
 }
 
 
@@ -75,7 +76,10 @@ def transformation(config: dict[str, Any], h: dict[str, Any]) -> optax.GradientT
 
     kind = config["kind"]
     if kind == "gd":
-        return optax.sgd(get("learning_rate"), momentum=config.get("momentum"))
+        sgd = optax.sgd(get("learning_rate"), momentum=config.get("momentum"))
+        if config.get("weight_decay") is None:
+            return sgd
+        return optax.chain(optax.add_decayed_weights(get("weight_decay")), sgd)
     if kind == "adam":
         return optax.adam(get("learning_rate"), b1=config["b1"], b2=config["b2"], eps=config["eps"])
     if kind == "adamw":
@@ -100,12 +104,35 @@ def transformation(config: dict[str, Any], h: dict[str, Any]) -> optax.GradientT
         return optim.gauss_newton(
             get("learning_rate"), get("eps"), cutoff=config["cutoff"], solver=config["solver"]
         )
+    if kind == "ggn":
+        lr = get("learning_rate")
+        search = (
+            optim.fixed_step(lr)
+            if config["search"] == "fixed"
+            else optim.armijo_backtracking(
+                lr,
+                c=config["armijo_c"],
+                tau=config["armijo_tau"],
+                max_halvings=config["max_halvings"],
+            )
+        )
+        return optax.chain(
+            optim.scale_by_generalized_gauss_newton(
+                _schedule(get("damping")),
+                cg_max_iterations=config["cg_max_iterations"],
+                cg_tol=config["cg_tol"],
+                cg_tol_kind=config["cg_tol_kind"],
+            ),
+            search,
+            # decoupled weight decay after the step: theta <- theta - lr * wd * theta
+            optax.add_decayed_weights(-lr * get("weight_decay")),
+        )
     if kind == "switch":
-        first = {k: v for k, v in h.items() if k.startswith("first.")}
-        second = {k: v for k, v in h.items() if k.startswith("second.")}
+        # the inner configs name their scalars by full path ("$first.learning_rate"), so both
+        # sides read the same ``h``
         return optim.switch_at(
-            transformation(config["first"], {k[6:]: v for k, v in first.items()}),
-            transformation(config["second"], {k[7:]: v for k, v in second.items()}),
+            transformation(config["first"], h),
+            transformation(config["second"], h),
             config["at"],
         )
     raise ValueError(f"unknown optimizer kind {kind!r}")
@@ -186,7 +213,27 @@ def build_problem(task: dict[str, Any], key: jax.Array) -> Problem:
             data_key, task["dimension"], task["train"], task["test"]
         )
         return _split_problem(data, teacher=beta)
+    if kind == "mnist":
+        arrays = mnist_data(json.dumps(task, sort_keys=True))
+        return _split_problem(tasks.SplitData(*(jnp.asarray(a) for a in arrays)))
     raise ValueError(f"unknown task kind {kind!r}")
+
+
+@functools.cache
+def mnist_data(task_json: str) -> tuple[np.ndarray, ...]:
+    """The task's MNIST split as numpy arrays ``(x_train, y_train, x_test, y_test)``, one-hot
+    targets (read once per process and task configuration)."""
+    from core import mnist
+
+    task = json.loads(task_json)
+    source = mnist.locate(task["source"], task["path"])
+    split = mnist.load_split(source, task["train"], task["test"], task["split_seed"])
+    return (
+        mnist.features(split.train.images, task["pool"]),
+        mnist.one_hot(split.train.labels),
+        mnist.features(split.test.images, task["pool"]),
+        mnist.one_hot(split.test.labels),
+    )
 
 
 def _split_problem(data: tasks.SplitData, teacher: Any = None) -> Problem:
@@ -229,7 +276,7 @@ def build_model(model: dict[str, Any], problem: Problem, key: jax.Array) -> Any:
 
 def build_objective(params_config: dict[str, Any], problem: Problem, key: jax.Array):
     """``(objective, params)`` for the cell's model and loss."""
-    convention = params_config["loss"]["convention"]
+    convention = params_config["loss"].get("convention", "loss")
     scale = params_config["loss"].get("scale", 1.0)
     if params_config["model"]["kind"] == "linear":
         if problem.linear is None:
@@ -246,6 +293,8 @@ def build_objective(params_config: dict[str, Any], problem: Problem, key: jax.Ar
     params, static = models.partition_trainable(build_model(params_config["model"], problem, key))
     if params_config["loss"]["kind"] == "pinn":
         return pde.PoissonResidual(static, convention=convention), params
+    if params_config["loss"]["kind"] == "cross_entropy":
+        return SoftmaxCrossEntropy(static), params
     return MeanSquaredError(static, convention=convention, scale=scale), params
 
 
@@ -340,6 +389,8 @@ def evaluator(metrics_json: str, grid_shape: tuple[int, ...]) -> Callable[..., d
             elif kind == "ntk_spectrum":
                 spectrum = metrics.ntk_spectrum(_gram(objective, params, data["train"]))
                 out[key] = spectrum[: _count(config, spectrum.shape[0])]
+            elif kind == "weight_norm":
+                out[key] = metrics.weight_norm(params)
             elif kind == "param_distance":
                 out[key] = metrics.relative_distance(params, data["params0"])
             elif kind == "ntk_change":
@@ -434,7 +485,10 @@ def _run_cell(config: dict[str, Any], on_chunk: Callable[[int], None] | None) ->
     hparams = {name: jnp.asarray(value, dtype) for name, value in values.items()}
 
     metric_configs = config["metrics"]
-    m = jax.eval_shape(lambda p: _residual(objective, p, problem.train_data), params).shape[0]
+    if isinstance(objective, SoftmaxCrossEntropy):  # no residuals: one loss term per sample
+        m = int(problem.train_data[1].shape[0])
+    else:
+        m = jax.eval_shape(lambda p: _residual(objective, p, problem.train_data), params).shape[0]
     eval_data: dict[str, Any] = {
         "inputs": problem.evaluation[0],
         "targets": problem.evaluation[1],

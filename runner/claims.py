@@ -78,6 +78,7 @@ from runner.spec import (
     Observable,
     OrderingClaim,
     RateClaim,
+    SeedSpreadClaim,
     Spec,
     StableClaim,
     ThresholdClaim,
@@ -1806,6 +1807,75 @@ class StableKind(ClaimKind[StableClaim]):
         )
 
 
+class SeedSpreadKind(ClaimKind[SeedSpreadClaim]):
+    """The spread over seeds, ``max - min`` of the observable across the seeds of one selection,
+    is at most ``max`` in every group (a narrow seed band, App. E of the paper)."""
+
+    kind = "seed_spread"
+    params_model = SeedSpreadClaim
+    example = {
+        "id": "gn_seed_band",
+        "kind": "seed_spread",
+        "observable": "gn_final",
+        "where": {"optimizer": "gn"},
+        "max": 0.01,
+    }
+    selections = staticmethod(_one_selection)
+
+    def expected_sentence(self, claim, observables=None):
+        word, subject = (
+            _word(claim.observable, observables),
+            _subject(claim.observable, observables),
+        )
+        return (
+            f"{_in_cells(claim.where)}, {subject} differs across seeds by at most "
+            f"{_fmt(claim.max)} (max - min){_in_scope(claim.groups, word)} "
+            f"(at least {claim.min_seeds} seeds)."
+        )
+
+    def judge(self, claim, context):
+        table = _table(context, claim.observable, claim.where)
+        _check_seeds(claim, [table])
+        groups, _ = _groups([table], claim.groups)
+        _check_missing(claim, [table], groups)
+        word, n = table.word(), len(table.seeds)
+        spreads: dict[str, dict[str, float]] = {}
+        evidence = []
+        for seed in table.seeds:
+            row = {_group_name(word, g) or "value": table.at(seed, g) for g in groups}
+            evidence.append(Evidence(f"s{seed}", row, table.cells[seed].cell_id, None))
+        for g in groups:
+            column = table.column(g)
+            low, high = float(column.min()), float(column.max())
+            spreads[g] = {"min": low, "max": high, "spread": high - low}
+            evidence.append(
+                Evidence(
+                    f"spread over {_count(n, 'seed')}" + (f", {_group_name(word, g)}" if g else ""),
+                    {**spreads[g], "bound": claim.max},
+                    None,
+                    high - low <= claim.max,
+                )
+            )
+        widest = max(groups, key=lambda g: spreads[g]["spread"])
+        passed = spreads[widest]["spread"] <= claim.max
+        at = f" at {_group_name(word, widest)}" if widest else ""
+        sentence = (
+            f"Observed spread {_fmt(spreads[widest]['spread'])}{at} over {_count(n, 'seed')} "
+            f"(from {_fmt(spreads[widest]['min'])} to {_fmt(spreads[widest]['max'])}), "
+            f"{'' if passed else 'not '}<= {_fmt(claim.max)}."
+        )
+        return self.result(
+            claim,
+            context,
+            _verdict(passed),
+            sentence,
+            observed={"seeds": table.seeds, "groups": spreads, "value": spreads[widest]["spread"]},
+            margin=claim.max - spreads[widest]["spread"],
+            evidence=evidence,
+            cells=_cell_ids([table]),
+        )
+
+
 def _status_row(cell: CellResult) -> dict[str, Any]:
     row: dict[str, Any] = {"status": cell.status, "steps_done": cell.steps_done}
     if cell.diverged_at is not None:
@@ -1836,6 +1906,7 @@ CLAIM_KINDS: dict[str, type[ClaimKind[Any]]] = {
         EventKind,
         StableKind,
         MatchesKind,
+        SeedSpreadKind,
     )
 }
 

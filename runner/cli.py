@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     ls = commands.add_parser("ls", help="past runs and their verdict counts")
     ls.add_argument("--out", type=Path, default=Path("reports"))
 
+    data = commands.add_parser("data", help="which data files a spec's task reads (MNIST source)")
+    data.add_argument("specs", nargs="+", type=Path)
+    data.add_argument("--profile", default="default", help="smoke | default | paper")
+
     commands.add_parser("schema", help="print the spec JSON Schema")
     claims = commands.add_parser("claims", help="describe the claim kinds")
     claims.add_argument(
@@ -209,8 +213,17 @@ def cmd_run(args) -> int:
     if not select_cells(plan(loaded.spec, loaded.resolved), only):
         print("nothing selected: no cell matches --only", file=sys.stderr)
         return EXIT_NOTHING_SELECTED
+    from runner.data import data_sources
+
+    sources = data_sources(loaded)  # a missing or corrupt data file: exit 4 before any run dir
     outcome = run_spec(
-        loaded, out_root=args.out, engine=args.engine, jobs=args.jobs, resume=args.resume, only=only
+        loaded,
+        out_root=args.out,
+        engine=args.engine,
+        jobs=args.jobs,
+        resume=args.resume,
+        only=only,
+        data_sources=sources,
     )
     statuses = outcome.cell_statuses
     counts = {s: list(statuses.values()).count(s) for s in sorted(set(statuses.values()))}
@@ -226,6 +239,15 @@ def cmd_run(args) -> int:
             file=sys.stderr,
         )
     return exit_code(outcome.claims, statuses, interrupted=outcome.interrupted, strict=args.strict)
+
+
+def cmd_data(args) -> int:
+    from runner.data import describe
+    from runner.load import load_spec
+
+    for path in args.specs:
+        print(describe(load_spec(path, profile=args.profile)))
+    return EXIT_OK
 
 
 def _require_run_dir(path: Path) -> None:
@@ -352,6 +374,7 @@ COMMANDS = {
     "judge": cmd_judge,
     "report": cmd_report,
     "ls": cmd_ls,
+    "data": cmd_data,
     "schema": cmd_schema,
     "claims": cmd_claims,
     "new": cmd_new,

@@ -204,6 +204,8 @@ def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
     log_y = bool(spec.get("log_y"))
     log_x = bool(spec.get("log_x"))
     window = spec.get("window")
+    marks = [(_num(m[0]), str(m[1])) for m in spec.get("marks") or []]
+    bands = spec.get("seeds") == "band"
     panels = [
         (str(sel.get("label", "")), [c for c in cells if _has(c, metric, sel.get("where") or {})])
         for sel in selections
@@ -230,14 +232,34 @@ def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
             handles.setdefault(
                 "fit window", ax.axvspan(a, b, color="0.9", zorder=0, label="fit window")
             )
+        for step, mark_label in marks:
+            handles.setdefault(
+                mark_label, ax.axvline(step, color="0.35", lw=1.0, zorder=1, label=mark_label)
+            )
         if not selected:
             ax.text(0.5, 0.5, "no cells", transform=ax.transAxes, ha="center", va="center")
         cell_colours = _cell_colours(selected)
         repeats = _count_keys(selected)
         labelled: set[tuple[Any, ...]] = set()
+        banded = set()
+        if bands:
+            banded = {key for key, count in repeats.items() if count > 1}
+            for key in banded:
+                members = [c for c in selected if _cell_key(c) == key]
+                colour_of = cell_colours[key]
+                band_label = (
+                    _mpl_text(_cell_key_label(members[0], selected))
+                    if len(cell_colours) > 1 and not multi_group
+                    else None
+                )
+                _draw_band(
+                    ax, members, metric_list, colour_of, colours, multi_group, log_y, band_label
+                )
         for cell in selected:
             thin = repeats[_cell_key(cell)] > 1
             for style, name in zip(LINE_STYLES, metric_list, strict=False):
+                if _cell_key(cell) in banded:
+                    break
                 if not cell.has_series(name):
                     continue
                 series = cell.series(name)
@@ -289,6 +311,37 @@ def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
             frameon=False,
         )
     return fig
+
+
+def _draw_band(
+    ax: Any,
+    members: Sequence[CellResult],
+    metric_list: Sequence[str],
+    cell_colour: str,
+    group_colours: dict[str, str],
+    multi_group: bool,
+    log_y: bool,
+    label: str | None,
+) -> None:
+    """Seeds of one cell key: the median over seeds as a line (the metric's style) and the
+    min-max range shaded (Fig. 13). Seeds are cut to the shortest record (a diverged seed)."""
+    for style, name in zip(LINE_STYLES, metric_list, strict=False):
+        series = [c.series(name) for c in members if c.has_series(name)]
+        if not series:
+            continue
+        length = min(s.values.shape[0] for s in series)
+        steps = series[0].steps[:length]
+        for g, group in enumerate(series[0].labels):
+            stack = np.stack([s.values[:length, g] for s in series])
+            if log_y:
+                stack = np.where(stack > 0, stack, np.nan)
+            colour = group_colours[group] if multi_group else cell_colour
+            ax.fill_between(
+                steps, stack.min(axis=0), stack.max(axis=0), color=colour, alpha=0.2, lw=0
+            )
+            (line,) = ax.plot(steps, np.median(stack, axis=0), color=colour, ls=style, lw=1.1)
+            if label is not None and name == metric_list[0] and g == 0:
+                line.set_label(label)
 
 
 def _groups_figure(spec: dict[str, Any]) -> Figure:
@@ -616,6 +669,8 @@ def _overview_figures(view: RunView) -> list[dict[str, Any]]:
             "log_y": figure.log_y,
             "log_x": figure.log_x,
             "window": None,
+            "marks": [[m.step, m.label] for m in figure.marks],
+            "seeds": figure.seeds,
         }
         try:
             if figure.observable is not None:

@@ -119,6 +119,7 @@ def run_spec(
     resume: Path | None = None,
     only: list[str] | None = None,
     progress_stream: Any = None,
+    data_sources: dict[str, Any] | None = None,
 ) -> RunOutcome:
     cells = select_cells(plan(loaded.spec, loaded.resolved), only)
     if resume is not None:
@@ -137,7 +138,9 @@ def run_spec(
     store.atomic_write_text(run_dir / "spec.yaml", loaded.text)
     store.atomic_write_text(run_dir / "spec.resolved.yaml", store.dump_yaml(loaded.resolved))
     store.atomic_write_text(run_dir / "overrides.txt", "".join(f"{o}\n" for o in loaded.overrides))
-    store.write_json(run_dir / "env.json", store.environment(loaded.path))
+    env = store.environment(loaded.path)
+    env["data_sources"] = data_sources or {}
+    store.write_json(run_dir / "env.json", env)
     reuse = reusable_summaries(run_dir, cells) if resume is not None else {}
     store.write_json(
         run_dir / "manifest.json",

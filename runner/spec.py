@@ -90,8 +90,44 @@ class Polynomial(Strict):
     data_seed: int | None = 0
 
 
+class MNIST(Strict):
+    """MNIST digits, inputs ``pixels / 255`` (average-pooled ``pool x pool``: 1 keeps the 784
+    pixels, 2 gives the 14 x 14 CPU variant of EXPERIMENTS.md section 6), targets one-hot (10).
+
+    ``source``: ``shipped`` the 10 000 digits inside the package (``core/data/MNIST_NOTICE.md``),
+    split by a permutation from ``numpy.random.default_rng(split_seed)``: the first ``train`` train,
+    the next ``test`` (null: all the rest) test. ``full`` the standard MNIST from ``path``,
+    ``$PGDLAB_DATA`` or the usual cache folders (``runner data`` says which), split as Omnigrok:
+    the first ``train`` training images and the first ``test`` (null: all 10 000) test images.
+    ``auto``: full MNIST if found, else the shipped digits. The source used is recorded in
+    ``env.json`` and the report."""
+
+    kind: Literal["mnist"]
+    source: Literal["auto", "shipped", "full"] = "auto"
+    path: str | None = Field(None, description="a folder of IDX files or a mnist.npz")
+    train: int = Field(1000, ge=1)
+    test: int | None = Field(None, ge=1)
+    pool: Literal[1, 2, 4, 7] = 1
+    split_seed: int = 0
+
+    @model_validator(mode="after")
+    def _sizes(self) -> MNIST:
+        if self.source == "shipped" and self.train + (self.test or 1) > 10_000:
+            raise ValueError(
+                f"the shipped set has 10 000 digits: train {self.train} + test "
+                f"{self.test or 'the rest'} does not fit"
+            )
+        return self
+
+
 Task = Annotated[
-    Regression1D | Regression2D | RandomJacobianTask | Poisson | ModularAddition | Polynomial,
+    Regression1D
+    | Regression2D
+    | RandomJacobianTask
+    | Poisson
+    | ModularAddition
+    | Polynomial
+    | MNIST,
     Field(discriminator="kind"),
 ]
 
@@ -172,7 +208,15 @@ class PinnLoss(Strict):
     convention: Literal["loss", "raw"] = "loss"
 
 
-Loss = Annotated[MSELoss | PinnLoss, Field(discriminator="kind")]
+class CrossEntropyLoss(Strict):
+    """Mean softmax cross-entropy of the model's outputs (logits) against one-hot targets
+    (tasks ``mnist`` and ``modular_addition``). Pairs with the ``gd``, ``adam``, ``adamw`` and
+    ``ggn`` optimizers (LM and GN need residuals: ``mse``)."""
+
+    kind: Literal["cross_entropy"]
+
+
+Loss = Annotated[MSELoss | PinnLoss | CrossEntropyLoss, Field(discriminator="kind")]
 
 
 # --- optimizers --------------------------------------------------------------------------------
@@ -205,11 +249,13 @@ class OptimizerBase(Strict):
 
 
 class GD(OptimizerBase):
-    """Plain (full- or mini-batch) gradient descent, ``theta <- theta - lr grad L``."""
+    """Plain (full- or mini-batch) gradient descent, ``theta <- theta - lr grad L``;
+    ``weight_decay`` adds ``wd theta`` to the gradient first (PyTorch SGD's coupled form)."""
 
     kind: Literal["gd"]
     learning_rate: float = Field(gt=0)
     momentum: float | None = Field(None, ge=0, lt=1)
+    weight_decay: float | None = Field(None, ge=0)
 
 
 class Adam(OptimizerBase):
@@ -252,6 +298,27 @@ class GN(OptimizerBase):
     solver: Literal["eigh", "svd"] = "eigh"
 
 
+class GGN(OptimizerBase):
+    """Generalized Gauss-Newton for cross-entropy (App. B, C): the direction
+    ``d = (mu I + (1/N) J^T H J)^{-1} g`` by CG (``H = diag(p) - p p^T`` per sample, matrix-free
+    jvp -> H -> vjp), then ``theta <- theta - eta d`` with ``eta = learning_rate`` (``search:
+    fixed``) or Armijo backtracking from ``learning_rate`` (``search: armijo``), then the
+    decoupled weight decay ``theta <- theta - learning_rate * weight_decay * theta`` (AdamW's
+    form; how the paper applies weight decay to GGN is not stated, EXPERIMENTS.md section 7)."""
+
+    kind: Literal["ggn"]
+    learning_rate: float = Field(gt=0)
+    damping: ScalarOrSchedule
+    weight_decay: float = Field(0.0, ge=0)
+    search: Literal["fixed", "armijo"] = "fixed"
+    cg_max_iterations: int = Field(50, ge=1)
+    cg_tol: float = Field(1e-6, ge=0)
+    cg_tol_kind: Literal["relative", "absolute"] = "relative"
+    armijo_c: float = Field(1e-4, gt=0, lt=1)
+    armijo_tau: float = Field(0.5, gt=0, lt=1)
+    max_halvings: int = Field(10, ge=0)
+
+
 class Switch(OptimizerBase):
     """``first`` for ``at`` steps, then ``second`` with a fresh state."""
 
@@ -268,7 +335,7 @@ class Switch(OptimizerBase):
         return self
 
 
-Optimizer = Annotated[GD | Adam | AdamW | LM | GN | Switch, Field(discriminator="kind")]
+Optimizer = Annotated[GD | Adam | AdamW | LM | GN | GGN | Switch, Field(discriminator="kind")]
 Switch.model_rebuild()
 
 
@@ -381,6 +448,12 @@ class ParamDistanceMetric(MetricBase):
     kind: Literal["param_distance"]
 
 
+class WeightNormMetric(MetricBase):
+    """``sqrt(sum ||p||^2)`` over every trainable parameter (Omnigrok's total weight norm)."""
+
+    kind: Literal["weight_norm"]
+
+
 class KernelChangeMetric(MetricBase):
     """``||K_t - K_0||_F / ||K_0||_F``: how much the tangent kernel moved (lazy vs rich)."""
 
@@ -398,9 +471,13 @@ Metric = Annotated[
     | LemmaRateMetric
     | SpectrumMetric
     | ParamDistanceMetric
+    | WeightNormMetric
     | KernelChangeMetric,
     Field(discriminator="kind"),
 ]
+
+
+GRAM_METRIC_KINDS = ("mode_error", "lemma_rate", "ntk_spectrum", "ntk_change")
 
 
 def metric_key(metric: dict[str, Any] | Strict) -> str:
@@ -659,6 +736,18 @@ class StableClaim(ClaimBase):
     where: Where = Field(default_factory=dict)
 
 
+class SeedSpreadClaim(ClaimBase):
+    """``max - min`` of the observable over the seeds of one selection is at most ``max`` in every
+    group (App. E: "the variation across seeds is small")."""
+
+    kind: Literal["seed_spread"]
+    observable: str
+    where: Where = Field(default_factory=dict)
+    groups: list[str] | None = None
+    max: float = Field(ge=0)
+    min_seeds: int = Field(2, ge=2)
+
+
 class MatchesClaim(ClaimBase):
     """``|left - right| <= atol + rtol |right|`` in every group (a measured quantity against a
     predicted one, e.g. fitted mode rates against the lemma maps)."""
@@ -681,7 +770,8 @@ Claim = Annotated[
     | IndependentOfClaim
     | EventClaim
     | StableClaim
-    | MatchesClaim,
+    | MatchesClaim
+    | SeedSpreadClaim,
     Field(discriminator="kind"),
 ]
 
@@ -692,6 +782,13 @@ Claim = Annotated[
 class Panel(Strict):
     label: str
     where: Where = Field(default_factory=dict)
+
+
+class Mark(Strict):
+    """A vertical bar at ``step`` in every panel (e.g. an optimizer switch, Fig. 7)."""
+
+    step: int = Field(ge=0)
+    label: str
 
 
 class FigureSpec(Strict):
@@ -705,6 +802,9 @@ class FigureSpec(Strict):
     ``observable`` with ``axis``: the observable (median over seeds) against the values of a sweep
     key, one line per panel, all in one plot (e.g. the grokking delay against alpha, a line per
     optimizer); a missing value (an event that never happened) is drawn as a gap and listed.
+
+    ``marks`` draw a vertical bar at a step in every panel (the switch of Fig. 7); ``seeds: band``
+    draws each set of seeds as its median with the min-max range shaded (Fig. 13).
     """
 
     title: str
@@ -714,6 +814,12 @@ class FigureSpec(Strict):
     panels: list[Panel] = Field(min_length=1)
     log_y: bool = True
     log_x: bool = False
+    marks: list[Mark] = Field(default_factory=list)
+    seeds: Literal["lines", "band"] = Field(
+        "lines",
+        description="lines: a thin line per seed; band: the median over seeds with the min-max "
+        "range shaded (Fig. 13)",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> FigureSpec:
@@ -771,6 +877,25 @@ class Spec(Strict):
                 f"task {self.task.kind!r} needs loss kind "
                 f"{'pinn' if self.task.kind == 'poisson' else 'mse'}, got {self.loss.kind!r}"
             )
+        if self.loss.kind == "cross_entropy" and self.task.kind not in (
+            "mnist",
+            "modular_addition",
+        ):
+            raise ValueError(
+                f"loss cross_entropy needs one-hot targets (task mnist or modular_addition), "
+                f"not {self.task.kind!r}"
+            )
+        for name, optimizer in self.optimizers.items():
+            for kind in _optimizer_kinds(optimizer):
+                if kind in ("lm", "gn") and self.loss.kind == "cross_entropy":
+                    raise ValueError(
+                        f"optimizers.{name}: {kind} needs residuals (loss mse or pinn); for "
+                        "cross_entropy use ggn"
+                    )
+                if kind == "ggn" and self.loss.kind != "cross_entropy":
+                    raise ValueError(
+                        f"optimizers.{name}: ggn needs loss cross_entropy, not {self.loss.kind!r}"
+                    )
         keys = [metric_key(m) for m in self.metrics]
         repeated = sorted({k for k in keys if keys.count(k) > 1})
         if repeated:
@@ -791,15 +916,19 @@ class Spec(Strict):
                     f"(sweep keys: {sorted(sweep_keys)})"
                 )
         for metric in self.metrics:
+            if metric.kind in GRAM_METRIC_KINDS and self.loss.kind == "cross_entropy":
+                raise ValueError(
+                    f"metric {metric_key(metric)!r}: {metric.kind} needs residuals (loss mse)"
+                )
             if metric.kind == "ray_fft_error" and self.task.kind != "polynomial":
                 raise ValueError(
                     f"metric {metric_key(metric)!r}: ray_fft_error needs a task with a target "
                     f"formula (polynomial), not {self.task.kind!r}"
                 )
-            if metric.kind == "accuracy" and self.task.kind != "modular_addition":
+            if metric.kind == "accuracy" and self.task.kind not in ("modular_addition", "mnist"):
                 raise ValueError(
                     f"metric {metric_key(metric)!r}: accuracy needs one-hot targets "
-                    f"(task modular_addition), not {self.task.kind!r}"
+                    f"(task modular_addition or mnist), not {self.task.kind!r}"
                 )
         for name, observable in self.observables.items():
             if isinstance(observable, DelayObservable):
@@ -845,6 +974,12 @@ class Spec(Strict):
                     if name is not None and name not in list(self.optimizers):
                         raise ValueError(f"claim {claim.id!r}: unknown optimizer {name!r}")
         return self
+
+
+def _optimizer_kinds(optimizer: Any) -> list[str]:
+    if isinstance(optimizer, Switch):
+        return [*_optimizer_kinds(optimizer.first), *_optimizer_kinds(optimizer.second)]
+    return [optimizer.kind]
 
 
 def _observable_refs(claim: Any) -> list[str]:

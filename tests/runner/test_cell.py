@@ -127,3 +127,100 @@ def test_loss_scale_divides_the_loss():
     inputs, targets = problem.train_data
     plain = jnp.mean((objective.predict(params, inputs) - targets) ** 2)
     assert float(objective.loss(params, problem.train_data)) == pytest.approx(float(plain) / 4)
+
+
+MNIST_TASK = {
+    "kind": "mnist",
+    "source": "shipped",
+    "path": None,
+    "train": 40,
+    "test": 60,
+    "pool": 4,
+    "split_seed": 0,
+}
+RELU = {**QUADRATIC, "activation": "relu", "use_bias": True, "parametrisation": "standard"}
+LM_SCHEDULE = {
+    "kind": "lm",
+    "learning_rate": 0.5,
+    "damping": {"kind": "log_linear", "start": 1e-2, "end": 1e-4, "steps": 10},
+    "solver": "cholesky",
+    "gram": "auto",
+    "cg_max_iterations": 30,
+    "cg_tol": 1e-6,
+    "cg_tol_kind": "relative",
+}
+ADAMW = {
+    "kind": "adamw",
+    "learning_rate": 1e-3,
+    "b1": 0.9,
+    "b2": 0.999,
+    "eps": 1e-8,
+    "weight_decay": 0.1,
+}
+
+
+def test_mnist_problem_from_the_shipped_digits():
+    problem = build_problem(MNIST_TASK, jax.random.PRNGKey(0))
+    x, y = problem.train_data
+    assert x.shape == (40, 49) and y.shape == (40, 10) and problem.output_dim == 10
+    assert problem.evaluation[0].shape == (60, 49)
+    np.testing.assert_allclose(np.asarray(y).sum(axis=1), 1.0)
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+
+
+def test_switch_lm_then_adamw_cell_runs_with_weight_norm():
+    """LM with a damping schedule, then AdamW with a fresh state (Fig. 7); the switch reads each
+    side's scalars from the shared hyperparameters."""
+    switch = {"kind": "switch", "first": LM_SCHEDULE, "second": ADAMW, "at": 4}
+    metrics = [
+        {"kind": "accuracy", "on": "train", "name": None},
+        {"kind": "weight_norm", "name": None},
+    ]
+    outcome = run_cell(_params(MNIST_TASK, RELU, metrics, switch, steps=10, eval_every=2))
+    assert outcome.diverged_at is None and outcome.steps_done == 10
+    np.testing.assert_array_equal(outcome.records["switch/phase"][:6], [0, 0, 0, 0, 1, 1])
+    assert outcome.metrics["weight_norm"].shape == (6,)
+    assert np.all(np.isfinite(outcome.metrics["weight_norm"]))
+
+
+GGN = {
+    "kind": "ggn",
+    "learning_rate": 0.5,
+    "damping": 1.0,
+    "weight_decay": 0.1,
+    "search": "fixed",
+    "cg_max_iterations": 20,
+    "cg_tol": 1e-6,
+    "cg_tol_kind": "relative",
+    "armijo_c": 1e-4,
+    "armijo_tau": 0.5,
+    "max_halvings": 10,
+}
+
+
+@pytest.mark.parametrize("search", ["fixed", "armijo"])
+def test_ggn_on_cross_entropy_lowers_the_loss_and_decays_weights(search):
+    """Fig. 11: GGN (CG direction, fixed step or Armijo) on softmax cross-entropy with one-hot
+    MNIST targets; the decoupled weight decay shrinks the weights by lr * wd per step."""
+    metrics = [{"kind": "train_loss", "name": None}, {"kind": "weight_norm", "name": None}]
+    config = _params(MNIST_TASK, RELU, metrics, {**GGN, "search": search}, steps=10, eval_every=5)
+    config["loss"] = {"kind": "cross_entropy"}
+    outcome = run_cell(config)
+    loss = outcome.metrics["train_loss"]
+    assert outcome.diverged_at is None and loss[-1] < 0.5 * loss[0]
+    assert np.all(outcome.records["ggn/cg_iterations"] >= 1)
+    zero_decay = _params(MNIST_TASK, RELU, metrics, {**GGN, "weight_decay": 0.0, "search": search})
+    zero_decay["loss"] = {"kind": "cross_entropy"}
+    zero_decay["train"] = config["train"]
+    undecayed = run_cell(zero_decay).metrics["weight_norm"]
+    assert outcome.metrics["weight_norm"][-1] < undecayed[-1]
+
+
+def test_sgd_weight_decay_is_added_to_the_gradient():
+    metrics = [{"kind": "weight_norm", "name": None}]
+    gd = {"kind": "gd", "learning_rate": 0.1, "momentum": None, "weight_decay": None}
+    plain = run_cell(_params(MNIST_TASK, RELU, metrics, gd, steps=4, eval_every=2))
+    decayed = run_cell(
+        _params(MNIST_TASK, RELU, metrics, {**gd, "weight_decay": 1.0}, steps=4, eval_every=2)
+    )
+    assert decayed.metrics["weight_norm"][-1] < plain.metrics["weight_norm"][-1]

@@ -476,3 +476,31 @@ def test_figure_spec_needs_one_of_metric_and_observable() -> None:
         FigureSpec.model_validate(base)
     with pytest.raises(ValueError, match="needs 'axis'"):
         FigureSpec.model_validate({**base, "observable": "delay"})
+
+
+def test_series_figure_seed_bands_and_marks() -> None:
+    """Fig. 13 style: three seeds drawn as their median with the min-max range shaded; Fig. 7
+    style: a vertical bar at the switch step."""
+    cells = [
+        replace(_accuracy_cell("adamw", 8.0, 100, t), seed=s, cell_id=f"adamw_s{s}")
+        for s, t in enumerate((300, 400, 600))
+    ]
+    spec = {
+        "kind": "series",
+        "metric": ["train_accuracy", "accuracy"],
+        "selections": [{"label": "AdamW", "where": {"optimizer": "adamw"}}],
+        "marks": [[500, "switch to AdamW"]],
+        "seeds": "band",
+    }
+    fig = report.series_figure(spec, cells)
+    ax = fig.axes[0]
+    lines = [line for line in ax.get_lines() if line.get_linestyle() in ("-", ":")]
+    data = [line for line in lines if len(line.get_xdata()) > 2]
+    assert len(data) == 2  # one median line per metric, not one per seed
+    test_median = [line for line in data if line.get_linestyle() == ":"][0]
+    steps = np.asarray(test_median.get_xdata())
+    assert np.asarray(test_median.get_ydata())[steps == 450][0] == 1.0  # 2 of 3 seeds are up
+    assert len(ax.collections) == 2  # a shaded band per metric
+    assert any(list(line.get_xdata()) == [500, 500] for line in ax.get_lines())
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "switch to AdamW" in legend
