@@ -4,6 +4,11 @@
   across cells of one shape).
 * ``local``: a process pool with the *spawn* start method (JAX is not fork-safe), ``--jobs N``
   workers; each worker keeps its compiled programs across the cells it runs.
+* ``submitit``: one Slurm job array through submitit (``pip install 'pgdlab[slurm]'``), one job
+  per cell; ``engine_options`` are submitit's parameters (``slurm_partition``, ``timeout_min``,
+  ``gpus_per_node``, ``mem_gb``, ...) and ``cluster`` (``slurm``, or ``local`` to run the jobs
+  as subprocesses of this machine, which is how the tests run it). Job logs go to
+  ``RUN_DIR/submitit/``.
 
 Cells travel to workers as JSON (their resolved parameters), never as pickled closures; a worker
 writes only inside its own cell directory; the parent alone writes the manifest, claims and report.
@@ -30,7 +35,11 @@ from typing import Any, TextIO
 from runner.plan import Cell
 from runner.store import cell_dir, read_json, write_cell, write_json
 
-ENGINES = ("inline", "local")
+ENGINES = ("inline", "local", "submitit")
+
+
+class EngineUnavailable(Exception):
+    """An engine whose package is not installed, or options it does not accept (exit 4)."""
 
 
 class Interrupted(Exception):
@@ -150,6 +159,7 @@ def execute(
     jobs: int = 1,
     reuse: dict[str, dict] | None = None,
     progress: Progress | None = None,
+    engine_options: dict[str, Any] | None = None,
 ) -> dict[str, dict]:
     """Run every cell not in ``reuse`` (cell id -> stored summary); return all summaries."""
     if engine not in ENGINES:
@@ -170,7 +180,9 @@ def execute(
             first_by_hash[cell.hash] = cell
             todo.append(cell)
     try:
-        if engine == "inline" or jobs <= 1:
+        if engine == "submitit":
+            _run_submitit(todo, run_dir, summaries, progress, dict(engine_options or {}))
+        elif engine == "inline" or jobs <= 1:
             _run_inline(todo, run_dir, summaries, progress)
         else:
             _run_local(todo, run_dir, summaries, progress, jobs)
@@ -226,3 +238,40 @@ def _run_local(
             process.terminate()
         raise
     pool.shutdown(wait=True)
+
+
+def _run_submitit(
+    todo: list[Cell], run_dir: Path, summaries: dict, progress: Progress, options: dict[str, Any]
+) -> None:
+    """One job array; each job runs :func:`run_one` on a cell's JSON and writes its directory."""
+    try:
+        import submitit
+    except ImportError:
+        raise EngineUnavailable(
+            "engine 'submitit' needs the submitit package: pip install 'pgdlab[slurm]'"
+        ) from None
+    if not todo:
+        return
+    cluster = options.pop("cluster", None)
+    executor = submitit.AutoExecutor(folder=run_dir / "submitit" / "%j", cluster=cluster)
+    try:
+        executor.update_parameters(**options)
+    except (NameError, ValueError, TypeError) as error:  # submitit names the ones it knows
+        raise EngineUnavailable(f"engine 'submitit': {error}") from None
+    jobs = executor.map_array(
+        run_one, [cell.to_json() for cell in todo], [str(cell_dir(run_dir, c)) for c in todo]
+    )
+    cells = {job.job_id: cell for job, cell in zip(jobs, todo, strict=True)}
+    try:
+        for job in submitit.helpers.as_completed(jobs):
+            cell = cells[job.job_id]
+            try:
+                summary = job.result()
+            except Exception as error:  # the job died or raised: its error is the cell's
+                summary = write_cell(cell_dir(run_dir, cell), cell, None, f"{error}")
+            summaries[cell.cell_id] = summary
+            progress.finish(cell, summary)
+    except KeyboardInterrupt:
+        for job in jobs:
+            job.cancel(check=False)
+        raise

@@ -1,0 +1,62 @@
+"""Engines give identical cells: the submitit job array (through submitit's local executor, no
+cluster needed) writes the same metrics as the inline engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from runner import engines
+from runner.plan import plan
+from runner.spec import Spec
+
+from .test_crash import SPEC
+
+
+def _metrics(run_dir, cells) -> dict[str, dict[str, np.ndarray]]:
+    out = {}
+    for cell in cells:
+        with np.load(run_dir / "cells" / cell.cell_id / "metrics.npz") as data:
+            out[cell.cell_id] = {k: data[k] for k in data.files}
+    return out
+
+
+def test_submitit_engine_matches_inline(tmp_path):
+    pytest.importorskip("submitit")
+    spec = Spec.model_validate(SPEC)
+    cells = plan(spec, SPEC)[:4]
+    quiet = engines.Progress(len(cells), 1, stream=open("/dev/null", "w"))  # noqa: SIM115
+    inline = engines.execute(cells, tmp_path / "inline", engine="inline", progress=quiet)
+    quiet = engines.Progress(len(cells), 1, stream=open("/dev/null", "w"))  # noqa: SIM115
+    submitted = engines.execute(
+        cells,
+        tmp_path / "submitit",
+        engine="submitit",
+        progress=quiet,
+        engine_options={"cluster": "local", "timeout_min": 10},
+    )
+    assert {k: v["status"] for k, v in submitted.items()} == {
+        k: v["status"] for k, v in inline.items()
+    }
+    assert all(v["status"] == "finished" for v in submitted.values())
+    a, b = _metrics(tmp_path / "inline", cells), _metrics(tmp_path / "submitit", cells)
+    for cell_id in a:
+        for name in a[cell_id]:
+            np.testing.assert_array_equal(a[cell_id][name], b[cell_id][name])
+    # the job logs are kept inside the run directory, nothing else is written by the jobs
+    assert (tmp_path / "submitit" / "submitit").is_dir()
+
+
+def test_submitit_engine_refuses_unknown_options(tmp_path):
+    pytest.importorskip("submitit")
+    spec = Spec.model_validate(SPEC)
+    cells = plan(spec, SPEC)[:1]
+    quiet = engines.Progress(1, 1, stream=open("/dev/null", "w"))  # noqa: SIM115
+    with pytest.raises(engines.EngineUnavailable, match="partitoin"):
+        engines.execute(
+            cells,
+            tmp_path,
+            engine="submitit",
+            progress=quiet,
+            engine_options={"cluster": "local", "slurm_partitoin": "gpu"},
+        )
