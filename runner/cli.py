@@ -2,7 +2,8 @@
 
     runner validate SPEC...            every profile of each spec validates
     runner plan SPEC                   cells and hashes; nothing runs
-    runner run SPEC [--profile P] [--set a.b=v ...] [--engine inline|local] [--jobs N]
+    runner run SPEC [--profile P] [--set a.b=v ...] [--engine inline|local|submitit] [--jobs N]
+                    [--engine-opt KEY=VALUE ...]
                     [--out DIR] [--resume RUN_DIR] [--only OPT,...] [--strict]
     runner judge RUN_DIR [--spec PATH] re-judge stored results (after editing a claim)
     runner report RUN_DIR              re-render report.html and junit.xml
@@ -91,8 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="train every cell, judge the claims, write the report")
     spec_options(run)
-    run.add_argument("--engine", choices=["inline", "local"], default="inline")
+    run.add_argument("--engine", choices=["inline", "local", "submitit"], default="inline")
     run.add_argument("--jobs", type=int, default=1, help="worker processes (engine local)")
+    run.add_argument(
+        "--engine-opt",
+        dest="engine_options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an engine parameter, e.g. for submitit cluster=local, slurm_partition=gpu, "
+        "timeout_min=60, gpus_per_node=1, mem_gb=16",
+    )
     run.add_argument("--out", type=Path, default=Path("reports"), help="runs go here")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="reuse finished cells")
     run.add_argument("--only", help="comma-separated optimizer names to run")
@@ -216,10 +226,12 @@ def cmd_run(args) -> int:
     from runner.data import data_sources
 
     sources = data_sources(loaded)  # a missing or corrupt data file: exit 4 before any run dir
+    engine_options = _engine_options(args)
     outcome = run_spec(
         loaded,
         out_root=args.out,
         engine=args.engine,
+        engine_options=engine_options,
         jobs=args.jobs,
         resume=args.resume,
         only=only,
@@ -239,6 +251,31 @@ def cmd_run(args) -> int:
             file=sys.stderr,
         )
     return exit_code(outcome.claims, statuses, interrupted=outcome.interrupted, strict=args.strict)
+
+
+def _engine_options(args) -> dict:
+    """``--engine-opt k=v`` as typed values (YAML scalars), checked by the engine before any
+    run directory exists."""
+    import yaml
+
+    from runner.engines import EngineUnavailable, check_options
+
+    options: dict = {}
+    for text in args.engine_options:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--engine-opt {text!r}: expected KEY=VALUE")
+        try:
+            options[key.strip()] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            options[key.strip()] = value
+    if options and args.engine != "submitit":
+        raise UsageError(f"--engine-opt is for --engine submitit, not {args.engine!r}")
+    try:
+        check_options(args.engine, options)
+    except EngineUnavailable as problem:
+        raise UsageError(str(problem).splitlines()[0]) from None
+    return options
 
 
 def cmd_data(args) -> int:

@@ -240,6 +240,28 @@ def _run_local(
     pool.shutdown(wait=True)
 
 
+def check_options(engine: str, options: dict[str, Any]) -> None:
+    """Raise :class:`EngineUnavailable` if ``engine`` is missing its package or refuses one of
+    ``options`` (checked before a run directory exists)."""
+    if engine != "submitit":
+        return
+    import tempfile
+
+    try:
+        import submitit
+    except ImportError:
+        raise EngineUnavailable(
+            "engine 'submitit' needs the submitit package: pip install 'pgdlab[slurm]'"
+        ) from None
+    options = dict(options)
+    with tempfile.TemporaryDirectory() as folder:
+        executor = submitit.AutoExecutor(folder=folder, cluster=options.pop("cluster", None))
+        try:
+            executor.update_parameters(**options)
+        except (NameError, ValueError, TypeError) as error:
+            raise EngineUnavailable(f"engine 'submitit': {error}") from None
+
+
 def _run_submitit(
     todo: list[Cell], run_dir: Path, summaries: dict, progress: Progress, options: dict[str, Any]
 ) -> None:

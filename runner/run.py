@@ -29,7 +29,9 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def reproduce_command(loaded: LoadedSpec, engine: str, jobs: int) -> str:
+def reproduce_command(
+    loaded: LoadedSpec, engine: str, jobs: int, engine_options: dict[str, Any] | None = None
+) -> str:
     parts = ["runner", "run", str(loaded.path)]
     if loaded.profile is not None:
         parts += ["--profile", loaded.profile]
@@ -37,6 +39,8 @@ def reproduce_command(loaded: LoadedSpec, engine: str, jobs: int) -> str:
         parts += ["--set", override]
     if engine != "inline":
         parts += ["--engine", engine, "--jobs", str(jobs)]
+    for key, value in (engine_options or {}).items():
+        parts += ["--engine-opt", f"{key}={value}"]
     return shlex.join(parts)
 
 
@@ -56,6 +60,7 @@ def _manifest(
     jobs: int,
     status: str,
     created: str,
+    engine_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     entries = []
     for cell in cells:
@@ -81,11 +86,12 @@ def _manifest(
         "spec_hash": content_hash({"resolved": loaded.resolved}),
         "profile": loaded.profile,
         "overrides": list(loaded.overrides),
-        "command": reproduce_command(loaded, engine, jobs),
+        "command": reproduce_command(loaded, engine, jobs, engine_options),
         "created": created,
         "finished": store.utc_now(),
         "status": status,
         "engine": engine,
+        "engine_options": engine_options or {},
         "jobs": jobs,
         "pgdlab_version": __version__,
         "cells": entries,
@@ -115,6 +121,7 @@ def run_spec(
     *,
     out_root: Path,
     engine: str = "inline",
+    engine_options: dict[str, Any] | None = None,
     jobs: int = 1,
     resume: Path | None = None,
     only: list[str] | None = None,
@@ -153,19 +160,34 @@ def run_spec(
             jobs=jobs,
             status="running",
             created=created,
+            engine_options=engine_options,
         ),
     )
     interrupted = False
     progress = Progress(len(cells), jobs, progress_stream)
     try:
         summaries = execute(
-            cells, run_dir, engine=engine, jobs=jobs, reuse=reuse, progress=progress
+            cells,
+            run_dir,
+            engine=engine,
+            jobs=jobs,
+            reuse=reuse,
+            progress=progress,
+            engine_options=engine_options,
         )
     except Interrupted as stop:
         summaries, interrupted = stop.summaries, True
     status = "interrupted" if interrupted else "finished"
     manifest = _manifest(
-        loaded, run_dir, cells, summaries, engine=engine, jobs=jobs, status=status, created=created
+        loaded,
+        run_dir,
+        cells,
+        summaries,
+        engine=engine,
+        jobs=jobs,
+        status=status,
+        created=created,
+        engine_options=engine_options,
     )
     store.write_json(run_dir / "manifest.json", manifest)
     claims = judge_and_report(run_dir, loaded, manifest)

@@ -60,3 +60,44 @@ def test_submitit_engine_refuses_unknown_options(tmp_path):
             progress=quiet,
             engine_options={"cluster": "local", "slurm_partitoin": "gpu"},
         )
+
+
+def test_cli_submitit_engine_gives_the_inline_claims(tmp_path, capsys):
+    pytest.importorskip("submitit")
+    import json
+
+    import yaml
+
+    from runner import cli
+
+    spec = tmp_path / "crash.yaml"
+    spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
+    verdicts = {}
+    for engine, extra in (("inline", []), ("submitit", ["--engine-opt", "cluster=local"])):
+        out = tmp_path / engine
+        code = cli.main(["run", str(spec), "--out", str(out), "--engine", engine, *extra])
+        assert code in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED), capsys.readouterr().err
+        (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+        claims = json.loads((run_dir / "claims.json").read_text())["claims"]
+        verdicts[engine] = [(c["id"], c["verdict"], c["observed"]) for c in claims]
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert manifest["engine"] == engine
+    assert verdicts["submitit"] == verdicts["inline"]
+    assert "--engine-opt cluster=local" in manifest["command"]
+
+
+def test_cli_refuses_bad_engine_options_before_running(tmp_path, capsys):
+    pytest.importorskip("submitit")
+    import yaml
+
+    from runner import cli
+
+    spec = tmp_path / "crash.yaml"
+    spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
+    out = tmp_path / "out"
+    bad = ["--engine-opt", "cluster=local", "--engine-opt", "slurm_partitoin=gpu"]
+    assert cli.main(["run", str(spec), "--out", str(out), "--engine", "submitit", *bad]) == 4
+    assert "partitoin" in capsys.readouterr().err
+    assert cli.main(["run", str(spec), "--out", str(out), "--engine-opt", "x=1"]) == 4
+    assert "--engine-opt is for --engine submitit" in capsys.readouterr().err
+    assert not out.exists()
