@@ -3,7 +3,8 @@
     runner validate SPEC...            every profile of each spec validates
     runner plan SPEC                   cells and hashes; nothing runs
     runner run SPEC [--profile P] [--set a.b=v ...] [--engine inline|local|submitit] [--jobs N]
-                    [--engine-opt KEY=VALUE ...]
+                    [--engine-opt KEY=VALUE ...] [--detach]
+    runner status RUN_DIR              cells finished, failed and still pending
                     [--out DIR] [--resume RUN_DIR] [--only OPT,...] [--strict]
     runner judge RUN_DIR [--spec PATH] re-judge stored results (after editing a claim)
     runner report RUN_DIR              re-render report.html and junit.xml
@@ -103,10 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="an engine parameter, e.g. for submitit cluster=local, slurm_partition=gpu, "
         "timeout_min=60, gpus_per_node=1, mem_gb=16",
     )
+    run.add_argument(
+        "--detach",
+        action="store_true",
+        help="submit and return (engine submitit); then runner status / runner judge RUN_DIR",
+    )
     run.add_argument("--out", type=Path, default=Path("reports"), help="runs go here")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="reuse finished cells")
     run.add_argument("--only", help="comma-separated optimizer names to run")
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE claims fail the run")
+
+    status = commands.add_parser("status", help="a run's cells: finished, failed, pending")
+    status.add_argument("run_dir", type=Path)
 
     judge = commands.add_parser("judge", help="re-judge a stored run")
     judge.add_argument("run_dir", type=Path)
@@ -227,6 +236,8 @@ def cmd_run(args) -> int:
 
     sources = data_sources(loaded)  # a missing or corrupt data file: exit 4 before any run dir
     engine_options = _engine_options(args)
+    if args.detach and args.engine != "submitit":
+        raise UsageError("--detach needs --engine submitit (the other engines run here)")
     outcome = run_spec(
         loaded,
         out_root=args.out,
@@ -234,10 +245,18 @@ def cmd_run(args) -> int:
         engine_options=engine_options,
         jobs=args.jobs,
         resume=args.resume,
+        detach=args.detach,
         only=only,
         data_sources=sources,
     )
     statuses = outcome.cell_statuses
+    if outcome.submitted:
+        print(
+            f"{loaded.spec.name} [{args.profile}]: submitted {outcome.submitted} job(s) to "
+            f"{args.engine}; follow with: runner status {outcome.run_dir}; "
+            f"when done: runner judge {outcome.run_dir}"
+        )
+        return EXIT_OK
     counts = {s: list(statuses.values()).count(s) for s in sorted(set(statuses.values()))}
     print(
         f"{loaded.spec.name} [{args.profile}]: cells {counts}"
@@ -276,6 +295,22 @@ def _engine_options(args) -> dict:
     except EngineUnavailable as problem:
         raise UsageError(str(problem).splitlines()[0]) from None
     return options
+
+
+def cmd_status(args) -> int:
+    """Cells by status, read from their directories (``pending``: not ended yet)."""
+    from runner.run import refresh_manifest
+
+    _require_run_dir(args.run_dir)
+    manifest = refresh_manifest(args.run_dir)
+    cells = manifest.get("cells", [])
+    statuses = [("pending" if c["status"] == "missing" else c["status"]) for c in cells]
+    counts = ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses))) or "no cells"
+    print(f"{manifest.get('run_id', args.run_dir.name)}: {manifest.get('status')}; {counts}")
+    for cell, status in zip(cells, statuses, strict=True):
+        if status != "finished":
+            print(f"  {status:9} {cell['cell_id']}")
+    return EXIT_OK
 
 
 def cmd_data(args) -> int:
@@ -409,6 +444,7 @@ COMMANDS = {
     "plan": cmd_plan,
     "run": cmd_run,
     "judge": cmd_judge,
+    "status": cmd_status,
     "report": cmd_report,
     "ls": cmd_ls,
     "data": cmd_data,

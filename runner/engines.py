@@ -38,6 +38,16 @@ from runner.store import cell_dir, read_json, write_cell, write_json
 ENGINES = ("inline", "local", "submitit")
 
 
+class Detached(Exception):
+    """The cells were submitted and the caller should not wait (``--detach``): ``job_ids`` by
+    cell id, also written to ``RUN_DIR/submitit/jobs.json``."""
+
+    def __init__(self, summaries: dict[str, dict], job_ids: dict[str, str]):
+        super().__init__("detached")
+        self.summaries = summaries
+        self.job_ids = job_ids
+
+
 class EngineUnavailable(Exception):
     """An engine whose package is not installed, or options it does not accept (exit 4)."""
 
@@ -160,6 +170,7 @@ def execute(
     reuse: dict[str, dict] | None = None,
     progress: Progress | None = None,
     engine_options: dict[str, Any] | None = None,
+    detach: bool = False,
 ) -> dict[str, dict]:
     """Run every cell not in ``reuse`` (cell id -> stored summary); return all summaries."""
     if engine not in ENGINES:
@@ -181,7 +192,7 @@ def execute(
             todo.append(cell)
     try:
         if engine == "submitit":
-            _run_submitit(todo, run_dir, summaries, progress, dict(engine_options or {}))
+            _run_submitit(todo, run_dir, summaries, progress, dict(engine_options or {}), detach)
         elif engine == "inline" or jobs <= 1:
             _run_inline(todo, run_dir, summaries, progress)
         else:
@@ -263,7 +274,12 @@ def check_options(engine: str, options: dict[str, Any]) -> None:
 
 
 def _run_submitit(
-    todo: list[Cell], run_dir: Path, summaries: dict, progress: Progress, options: dict[str, Any]
+    todo: list[Cell],
+    run_dir: Path,
+    summaries: dict,
+    progress: Progress,
+    options: dict[str, Any],
+    detach: bool = False,
 ) -> None:
     """One job array; each job runs :func:`run_one` on a cell's JSON and writes its directory."""
     try:
@@ -284,6 +300,11 @@ def _run_submitit(
         run_one, [cell.to_json() for cell in todo], [str(cell_dir(run_dir, c)) for c in todo]
     )
     cells = {job.job_id: cell for job, cell in zip(jobs, todo, strict=True)}
+    if detach:
+        job_ids = {cell.cell_id: job_id for job_id, cell in cells.items()}
+        write_json(run_dir / "submitit" / "jobs.json", job_ids)
+        progress.close()
+        raise Detached(summaries, job_ids)
     try:
         for job in submitit.helpers.as_completed(jobs):
             cell = cells[job.job_id]

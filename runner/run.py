@@ -13,7 +13,7 @@ from typing import Any
 
 from core import __version__
 from runner import store
-from runner.engines import Interrupted, Progress, execute
+from runner.engines import Detached, Interrupted, Progress, execute
 from runner.load import LoadedSpec, load_spec
 from runner.plan import Cell, content_hash, plan
 from runner.results import ClaimResult, RunView
@@ -27,6 +27,7 @@ class RunOutcome:
     interrupted: bool = False
     reused: int = 0
     notes: list[str] = field(default_factory=list)
+    submitted: int = 0  # --detach: jobs left running; judge later
 
 
 def reproduce_command(
@@ -124,6 +125,7 @@ def run_spec(
     engine_options: dict[str, Any] | None = None,
     jobs: int = 1,
     resume: Path | None = None,
+    detach: bool = False,
     only: list[str] | None = None,
     progress_stream: Any = None,
     data_sources: dict[str, Any] | None = None,
@@ -174,9 +176,32 @@ def run_spec(
             reuse=reuse,
             progress=progress,
             engine_options=engine_options,
+            detach=detach,
         )
     except Interrupted as stop:
         summaries, interrupted = stop.summaries, True
+    except Detached as submitted:
+        manifest = _manifest(
+            loaded,
+            run_dir,
+            cells,
+            submitted.summaries,
+            engine=engine,
+            jobs=jobs,
+            status="submitted",
+            created=created,
+            engine_options=engine_options,
+        )
+        store.write_json(run_dir / "manifest.json", manifest)
+        store.point_latest(out_root if resume is None else run_dir.parent, run_dir)
+        return RunOutcome(
+            run_dir=run_dir,
+            claims=[],
+            cell_statuses={c["cell_id"]: c["status"] for c in manifest["cells"]},
+            interrupted=False,
+            reused=len(reuse),
+            submitted=len(submitted.job_ids),
+        )
     status = "interrupted" if interrupted else "finished"
     manifest = _manifest(
         loaded,
@@ -245,9 +270,31 @@ def changed_cells(run_dir: Path, loaded: LoadedSpec) -> list[str]:
     return sorted(cell_id for cell_id, digest in stored.items() if current.get(cell_id) != digest)
 
 
+def refresh_manifest(run_dir: Path) -> dict[str, Any]:
+    """The manifest with each cell's status read from its directory (cells of a ``--detach``
+    run finish after the manifest was written); a submitted run whose cells have all ended is
+    ``finished``. Written back when something changed."""
+    manifest = store.read_json(run_dir / "manifest.json")
+    changed = False
+    for entry in manifest.get("cells", []):
+        summary = store.read_summary(run_dir / "cells" / entry["cell_id"])
+        if summary is not None and entry.get("status") != summary.get("status"):
+            for key in ("status", "wall_seconds", "steps_done", "diverged_at", "error"):
+                entry[key] = summary.get(key)
+            changed = True
+    if manifest.get("status") == "submitted" and all(
+        c.get("status") != "missing" for c in manifest.get("cells", [])
+    ):
+        manifest["status"] = "finished"
+        changed = True
+    if changed:
+        store.write_json(run_dir / "manifest.json", manifest)
+    return manifest
+
+
 def rejudge(run_dir: Path, spec_path: Path | None = None) -> tuple[list[ClaimResult], list[str]]:
     loaded = load_run_spec(run_dir, spec_path)
-    manifest = store.read_json(run_dir / "manifest.json")
+    manifest = refresh_manifest(run_dir)
     changed = changed_cells(run_dir, loaded)
     if spec_path is not None:
         # spec.yaml stays the spec the cells were trained with; the claims now come from this one

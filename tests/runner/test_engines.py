@@ -101,3 +101,46 @@ def test_cli_refuses_bad_engine_options_before_running(tmp_path, capsys):
     assert cli.main(["run", str(spec), "--out", str(out), "--engine-opt", "x=1"]) == 4
     assert "--engine-opt is for --engine submitit" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_detach_then_status_then_judge(tmp_path, capsys):
+    """``--detach`` returns once the job array is submitted; ``runner status`` follows the cells
+    from their directories and ``runner judge`` then gives the inline claims."""
+    pytest.importorskip("submitit")
+    import json
+    import time
+
+    import yaml
+
+    from runner import cli
+
+    spec = tmp_path / "crash.yaml"
+    spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
+    inline_out = tmp_path / "inline"
+    assert cli.main(["run", str(spec), "--out", str(inline_out)]) in (0, 1)
+    (inline_dir,) = [p for p in inline_out.iterdir() if p.is_dir() and not p.is_symlink()]
+    out = tmp_path / "detached"
+    args = ["run", str(spec), "--out", str(out), "--engine", "submitit", "--detach"]
+    assert cli.main([*args, "--engine-opt", "cluster=local"]) == cli.EXIT_OK
+    assert "submitted 12 job(s)" in capsys.readouterr().out
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "submitted"
+    assert (run_dir / "submitit" / "jobs.json").exists()
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        assert cli.main(["status", str(run_dir)]) == cli.EXIT_OK
+        if "12 finished" in capsys.readouterr().out:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail("the detached jobs did not finish")
+    assert cli.main(["judge", str(run_dir)]) in (0, 1)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "finished"
+
+    def claims(path):
+        data = json.loads((path / "claims.json").read_text())["claims"]
+        return [(c["id"], c["verdict"], c["observed"]) for c in data]
+
+    assert claims(run_dir) == claims(inline_dir)
+    assert cli.main(["run", str(spec), "--out", str(out), "--detach"]) == cli.EXIT_USAGE
