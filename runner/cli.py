@@ -2,8 +2,8 @@
 
     runner validate SPEC...            every profile of each spec validates
     runner plan SPEC                   cells and hashes; nothing runs
-    runner run SPEC [--profile P] [--set a.b=v ...] [--engine inline|local|submitit] [--jobs N]
-                    [--engine-opt KEY=VALUE ...] [--detach]
+    runner run SPEC [--profile P] [--set a.b=v ...] [--engine inline|local|submitit|ray]
+                    [--jobs N] [--engine-opt KEY=VALUE ...] [--detach]
     runner status RUN_DIR              cells finished, failed and still pending
                     [--out DIR] [--resume RUN_DIR] [--only OPT,...] [--strict]
     runner judge RUN_DIR [--spec PATH] re-judge stored results (after editing a claim)
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="train every cell, judge the claims, write the report")
     spec_options(run)
-    run.add_argument("--engine", choices=["inline", "local", "submitit"], default="inline")
+    run.add_argument("--engine", choices=["inline", "local", "submitit", "ray"], default="inline")
     run.add_argument("--jobs", type=int, default=1, help="worker processes (engine local)")
     run.add_argument(
         "--engine-opt",
@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="an engine parameter, e.g. for submitit cluster=local, slurm_partition=gpu, "
-        "timeout_min=60, gpus_per_node=1, mem_gb=16",
+        "timeout_min=60, gpus_per_node=1, mem_gb=16; for ray address=auto, num_cpus=2, "
+        "cpus_per_cell=1, gpus_per_cell=0",
     )
     run.add_argument(
         "--detach",
@@ -288,8 +289,8 @@ def _engine_options(args) -> dict:
             options[key.strip()] = yaml.safe_load(value) if value.strip() else None
         except yaml.YAMLError:
             options[key.strip()] = value
-    if options and args.engine != "submitit":
-        raise UsageError(f"--engine-opt is for --engine submitit, not {args.engine!r}")
+    if options and args.engine not in ("submitit", "ray"):
+        raise UsageError(f"--engine-opt is for --engine submitit or ray, not {args.engine!r}")
     try:
         check_options(args.engine, options)
     except EngineUnavailable as problem:

@@ -9,6 +9,9 @@
   ``gpus_per_node``, ``mem_gb``, ...) and ``cluster`` (``slurm``, or ``local`` to run the jobs
   as subprocesses of this machine, which is how the tests run it). Job logs go to
   ``RUN_DIR/submitit/``.
+* ``ray``: one Ray task per cell (``pip install 'pgdlab[ray]'``); options ``address`` (an
+  existing cluster; default: start a local one), ``num_cpus`` (of the local one),
+  ``cpus_per_cell`` (default 1) and ``gpus_per_cell`` (default 0).
 
 Cells travel to workers as JSON (their resolved parameters), never as pickled closures; a worker
 writes only inside its own cell directory; the parent alone writes the manifest, claims and report.
@@ -35,7 +38,8 @@ from typing import Any, TextIO
 from runner.plan import Cell
 from runner.store import cell_dir, read_json, write_cell, write_json
 
-ENGINES = ("inline", "local", "submitit")
+ENGINES = ("inline", "local", "submitit", "ray")
+RAY_OPTIONS = ("address", "num_cpus", "cpus_per_cell", "gpus_per_cell")
 
 
 class Detached(Exception):
@@ -193,6 +197,8 @@ def execute(
     try:
         if engine == "submitit":
             _run_submitit(todo, run_dir, summaries, progress, dict(engine_options or {}), detach)
+        elif engine == "ray":
+            _run_ray(todo, run_dir, summaries, progress, dict(engine_options or {}))
         elif engine == "inline" or jobs <= 1:
             _run_inline(todo, run_dir, summaries, progress)
         else:
@@ -254,6 +260,19 @@ def _run_local(
 def check_options(engine: str, options: dict[str, Any]) -> None:
     """Raise :class:`EngineUnavailable` if ``engine`` is missing its package or refuses one of
     ``options`` (checked before a run directory exists)."""
+    if engine == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise EngineUnavailable(
+                "engine 'ray' needs the ray package: pip install 'pgdlab[ray]'"
+            ) from None
+        unknown = sorted(set(options) - set(RAY_OPTIONS))
+        if unknown:
+            raise EngineUnavailable(
+                f"engine 'ray': unknown option(s) {unknown}; known: {', '.join(RAY_OPTIONS)}"
+            )
+        return
     if engine != "submitit":
         return
     import tempfile
@@ -318,3 +337,47 @@ def _run_submitit(
         for job in jobs:
             job.cancel(check=False)
         raise
+
+
+def _run_ray(
+    todo: list[Cell], run_dir: Path, summaries: dict, progress: Progress, options: dict[str, Any]
+) -> None:
+    """One Ray task per cell (cell JSON in, summary out); a local Ray is started and stopped here
+    unless ``address`` names a running cluster."""
+    check_options("ray", options)
+    import ray
+
+    if not todo:
+        return
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(
+            address=options.get("address"),
+            num_cpus=options.get("num_cpus"),
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    task = ray.remote(
+        num_cpus=options.get("cpus_per_cell", 1), num_gpus=options.get("gpus_per_cell", 0)
+    )(run_one)
+    refs = {task.remote(cell.to_json(), str(cell_dir(run_dir, cell))): cell for cell in todo}
+    pending = list(refs)
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                cell = refs[ref]
+                try:
+                    summary = ray.get(ref)
+                except Exception as error:  # the worker died or the task raised
+                    summary = write_cell(cell_dir(run_dir, cell), cell, None, f"{error}")
+                summaries[cell.cell_id] = summary
+                progress.finish(cell, summary)
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started_here:
+            ray.shutdown()
