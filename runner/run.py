@@ -144,6 +144,10 @@ def run_spec(
         run_dir = out_root / store.run_dir_name(loaded.spec.name, spec_hash)
         created = store.utc_now()
     run_dir.mkdir(parents=True, exist_ok=True)
+    if resume is not None:
+        # a killed run can leave the temporary half of an atomic write; nothing reads them
+        for stale in run_dir.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
     store.atomic_write_text(run_dir / "spec.yaml", loaded.text)
     store.atomic_write_text(run_dir / "spec.resolved.yaml", store.dump_yaml(loaded.resolved))
     store.atomic_write_text(run_dir / "overrides.txt", "".join(f"{o}\n" for o in loaded.overrides))

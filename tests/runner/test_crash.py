@@ -123,6 +123,7 @@ def test_sigkill_then_resume_gives_the_same_claims(
     assert resumed.returncode in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED), resumed.stderr
     assert "Traceback" not in resumed.stderr
     _assert_complete_files(run_dir)
+    assert not list(run_dir.rglob(".*.tmp")), "temporary files left after --resume"
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "finished"
     assert all(c["status"] == "finished" for c in manifest["cells"])
