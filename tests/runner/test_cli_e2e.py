@@ -208,6 +208,19 @@ def test_local_engine_gives_the_same_claims(smoke_runs, tmp_path, capsys):
     assert _verdicts(_latest(tmp_path)) == _verdicts(smoke_runs["regression_1d"][1])
 
 
+@pytest.mark.parametrize(
+    ("engine", "options"),
+    [("submitit", ["--engine-opt", "cluster=local"]), ("ray", ["--engine-opt", "num_cpus=2"])],
+)
+def test_cluster_engines_give_the_same_claims(smoke_runs, tmp_path, capsys, engine, options):
+    """The smoke profile through submitit's local executor and a local Ray: the inline claims."""
+    pytest.importorskip(engine)
+    spec = ROOT / "specs" / "regression_1d.yaml"
+    code, _, err = _run_cli(_smoke(spec, tmp_path, "--engine", engine, *options), capsys)
+    assert code in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED), err
+    assert _verdicts(_latest(tmp_path)) == _verdicts(smoke_runs["regression_1d"][1])
+
+
 def test_interrupt_then_resume_gives_the_same_claims(smoke_runs, tmp_path):
     """Ctrl-C after the first finished cell: exit 2, finished cells kept; --resume completes the
     run and its claims equal those of an uninterrupted run."""
