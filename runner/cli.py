@@ -4,6 +4,7 @@
     runner plan SPEC                   cells and hashes; nothing runs
     runner run SPEC [--profile P] [--set a.b=v ...] [--engine inline|local|submitit|ray]
                     [--jobs N] [--engine-opt KEY=VALUE ...] [--detach]
+                    [--check-determinism]
     runner status RUN_DIR              cells finished, failed and still pending
                     [--out DIR] [--resume RUN_DIR] [--only OPT,...] [--strict]
     runner judge RUN_DIR [--spec PATH] re-judge stored results (after editing a claim)
@@ -114,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="reuse finished cells")
     run.add_argument("--only", help="comma-separated optimizer names to run")
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE claims fail the run")
+    run.add_argument(
+        "--check-determinism",
+        action="store_true",
+        help="then re-run one cell per optimizer here and compare every array bit for bit "
+        "(exit 3 if any differs)",
+    )
 
     status = commands.add_parser("status", help="a run's cells: finished, failed, pending")
     status.add_argument("run_dir", type=Path)
@@ -270,7 +277,18 @@ def cmd_run(args) -> int:
             f"interrupted: finished cells are kept; continue with --resume {outcome.run_dir}",
             file=sys.stderr,
         )
-    return exit_code(outcome.claims, statuses, interrupted=outcome.interrupted, strict=args.strict)
+    code = exit_code(outcome.claims, statuses, interrupted=outcome.interrupted, strict=args.strict)
+    if args.check_determinism and not outcome.interrupted:
+        from runner.run import check_determinism
+
+        differences = check_determinism(outcome.run_dir, loaded)
+        differing = {cell: names for cell, names in differences.items() if names}
+        if differing:
+            for cell, names in differing.items():
+                print(f"determinism: {cell} differs in {', '.join(names)}", file=sys.stderr)
+            return EXIT_INTERNAL_ERROR
+        print(f"determinism: {len(differences)} cell(s) re-run, every array identical")
+    return code
 
 
 def _engine_options(args) -> dict:

@@ -314,3 +314,31 @@ def rerender(run_dir: Path) -> None:
     manifest = store.read_json(run_dir / "manifest.json")
     cells = store.load_cells(run_dir, manifest)
     write_report(run_dir, loaded, manifest, store.read_claims(run_dir), cells)
+
+
+def check_determinism(run_dir: Path, loaded: LoadedSpec) -> dict[str, list[str]]:
+    """Re-run the first finished cell of each optimizer here and compare every stored array
+    bit for bit; ``{cell_id: [names that differ]}`` (empty lists: identical)."""
+    import numpy as np
+
+    from runner.cell import run_cell
+
+    manifest = store.read_json(run_dir / "manifest.json")
+    finished = {c["cell_id"] for c in manifest["cells"] if c["status"] == "finished"}
+    chosen: dict[str, Cell] = {}
+    for cell in plan(loaded.spec, loaded.resolved):
+        if cell.cell_id in finished and cell.optimizer not in chosen:
+            chosen[cell.optimizer] = cell
+    result: dict[str, list[str]] = {}
+    for cell in chosen.values():
+        fresh = store.cell_arrays(run_cell(cell.params))
+        with np.load(run_dir / "cells" / cell.cell_id / "metrics.npz") as stored:
+            names = sorted(set(stored.files) | set(fresh))
+            result[cell.cell_id] = [
+                name
+                for name in names
+                if name not in stored.files
+                or name not in fresh
+                or not np.array_equal(stored[name], np.asarray(fresh[name]), equal_nan=True)
+            ]
+    return result

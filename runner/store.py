@@ -147,15 +147,20 @@ def cell_dir(run_dir: Path, cell: Cell) -> Path:
     return run_dir / "cells" / cell.cell_id
 
 
+def cell_arrays(outcome: Any) -> dict[str, Any]:
+    """The arrays of ``metrics.npz``: ``eval/step``, ``eval/<metric>``, ``train/<record>``."""
+    arrays = {"eval/step": outcome.eval_steps}
+    arrays.update({f"eval/{k}": v for k, v in outcome.metrics.items()})
+    arrays.update({f"train/{k}": v for k, v in outcome.records.items()})
+    return arrays
+
+
 def write_cell(directory: Path, cell: Cell, outcome: Any | None, error: str | None) -> dict:
     """Write a cell's files (summary last) and return its summary."""
     atomic_write_text(directory / "cell.json", json.dumps(jsonable(cell.to_json()), indent=2))
     if outcome is not None:
         buffer = io.BytesIO()
-        arrays = {"eval/step": outcome.eval_steps}
-        arrays.update({f"eval/{k}": v for k, v in outcome.metrics.items()})
-        arrays.update({f"train/{k}": v for k, v in outcome.records.items()})
-        np.savez_compressed(buffer, **arrays)
+        np.savez_compressed(buffer, **cell_arrays(outcome))
         atomic_write_bytes(directory / "metrics.npz", buffer.getvalue())
     if error is not None:
         atomic_write_text(directory / "error.txt", error)

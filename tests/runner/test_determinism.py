@@ -22,3 +22,17 @@ def test_a_cell_run_twice_gives_identical_metrics(spec_name):
     for name in first.metrics:
         np.testing.assert_array_equal(first.metrics[name], second.metrics[name], err_msg=name)
     np.testing.assert_array_equal(first.records["loss"], second.records["loss"])
+
+
+def test_cli_check_determinism(tmp_path, capsys, monkeypatch):
+    from runner import cli, run
+
+    spec = ROOT / "specs" / "polynomial_regression.yaml"
+    args = ["run", str(spec), "--profile", "smoke", "--out", str(tmp_path), "--check-determinism"]
+    assert cli.main(args) in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED)
+    assert "determinism: 2 cell(s) re-run, every array identical" in capsys.readouterr().out
+
+    # a difference is reported and exits 3 (a stand-in for a nondeterministic kernel)
+    monkeypatch.setattr(run, "check_determinism", lambda run_dir, loaded: {"c": ["eval/mse"]})
+    assert cli.main(args) == cli.EXIT_INTERNAL_ERROR
+    assert "determinism: c differs in eval/mse" in capsys.readouterr().err
