@@ -152,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("name", help="the spec's name (file DIR/NAME.yaml), or a path ending in .yaml")
     start = new.add_mutually_exclusive_group()
     start.add_argument("--from", dest="source", type=Path, metavar="SPEC", help="copy this spec")
-    start.add_argument("--template", help="starter template: regression (default) or linear")
+    start.add_argument(
+        "--template", help="starter template: regression (default), linear or grokking"
+    )
     new.add_argument("--dir", type=Path, default=Path("specs"), help="folder for NAME.yaml")
     new.add_argument(
         "--schema", action="store_true", help="write spec.schema.json next to the new spec"

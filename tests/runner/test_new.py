@@ -110,7 +110,7 @@ def test_new_from_an_existing_spec_keeps_its_comments(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["new", "x", "--template", "grokking"], "no template 'grokking'; templates: "),
+        (["new", "x", "--template", "classification"], "no template 'classification'; templates: "),
         (["new", "bad name"], "is not a spec name"),
         (["new", "x", "--from", "specs/regression_1d.yaml", "--template", "linear"], "not allowed"),
         (["new", "x", "--from", "specs/does_not_exist.yaml"], "no such file"),
