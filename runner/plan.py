@@ -41,7 +41,7 @@ class Cell:
         short = "_".join(
             f"{key.split('.')[-1]}{_short(value)}" for key, value in self.point.items()
         )
-        middle = f"_{short}" if short else ""
+        middle = f"_{short[:120]}" if short else ""  # file names stay well under 255 bytes
         name = f"{self.index:03d}_{self.optimizer}{middle}_s{self.seed}_{self.hash[:8]}"
         return re.sub(r"[^A-Za-z0-9_.=-]", "-", name)
 

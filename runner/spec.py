@@ -844,7 +844,7 @@ class FigureSpec(Strict):
 class Spec(Strict):
     """One experiment: what to train, how, over which sweep, and what the paper claims."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)  # names the run directory
     description: str = ""
     paper: str = Field("", description="where in the paper (figure, section, table)")
     task: Task
@@ -867,6 +867,8 @@ class Spec(Strict):
         for name in optimizers:
             if not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
                 raise ValueError(f"optimizer name {name!r}: use letters, digits, '_', '-', '.'")
+            if len(name) > 64:
+                raise ValueError(f"optimizer name {name[:20]!r}...: at most 64 characters")
         return optimizers
 
     @model_validator(mode="after")

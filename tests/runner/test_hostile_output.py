@@ -110,3 +110,22 @@ def test_spec_names_cannot_leave_the_out_folder(tmp_path, capsys):
         assert "name" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "escape").exists()
+
+
+def test_long_names_are_refused_and_long_sweep_values_are_cut(tmp_path, capsys):
+    spec = tmp_path / "long.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, "name": "n" * 101}), encoding="utf-8")
+    assert cli.main(["validate", str(spec)]) == cli.EXIT_USAGE
+    assert "name" in capsys.readouterr().err
+    long_optimizer = {**SPEC, "optimizers": {"g" * 65: {"kind": "gd", "learning_rate": 0.01}}}
+    spec.write_text(yaml.safe_dump(long_optimizer), encoding="utf-8")
+    assert cli.main(["validate", str(spec)]) == cli.EXIT_USAGE
+    assert "at most 64 characters" in capsys.readouterr().err
+
+    from runner.plan import plan
+    from runner.spec import Spec
+
+    swept = {**SPEC, "claims": [], "sweep": {"grid": {"description": ["d" * 5000, "e" * 5000]}}}
+    cells = plan(Spec.model_validate(swept), swept)
+    assert len({c.cell_id for c in cells}) == len(cells)
+    assert all(len(c.cell_id) < 200 for c in cells)
