@@ -25,12 +25,15 @@ and :class:`Interrupted` carries what finished.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import shutil
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, TextIO
@@ -215,16 +218,57 @@ def execute(
     return summaries
 
 
+class _StopRequest:
+    requested = False
+
+
+@contextlib.contextmanager
+def _ctrl_c_remembered() -> Iterator[_StopRequest]:
+    """Ctrl-C raises KeyboardInterrupt as usual and is also remembered, so that an interrupt
+    swallowed inside compiled code (XLA) still stops the run at the next chunk or cell."""
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:  # the caller chose to ignore Ctrl-C
+        yield stop
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.requested = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _run_inline(todo: list[Cell], run_dir: Path, summaries: dict, progress: Progress) -> None:
-    for cell in todo:
-        progress.start(cell)
+    with _ctrl_c_remembered() as stop:
+        for cell in todo:
+            _run_inline_cell(cell, run_dir, summaries, progress, stop)
 
-        def report_step(done: int, current: Cell = cell) -> None:
-            progress.step(current, done)
 
-        summary = run_one(cell.to_json(), str(cell_dir(run_dir, cell)), on_chunk=report_step)
-        summaries[cell.cell_id] = summary
-        progress.finish(cell, summary)
+def _run_inline_cell(
+    cell: Cell, run_dir: Path, summaries: dict, progress: Progress, stop: _StopRequest
+) -> None:
+    if stop.requested:
+        raise KeyboardInterrupt
+    progress.start(cell)
+
+    def report_step(done: int, current: Cell = cell) -> None:
+        if stop.requested:
+            raise KeyboardInterrupt
+        progress.step(current, done)
+
+    summary = run_one(cell.to_json(), str(cell_dir(run_dir, cell)), on_chunk=report_step)
+    summaries[cell.cell_id] = summary
+    progress.finish(cell, summary)
+    if stop.requested:  # Ctrl-C was swallowed inside the cell, which finished: keep it, stop
+        raise KeyboardInterrupt
 
 
 def _run_local(
