@@ -219,6 +219,8 @@ def test_cluster_engines_give_the_same_claims(smoke_runs, tmp_path, capsys, engi
     code, _, err = _run_cli(_smoke(spec, tmp_path, "--engine", engine, *options), capsys)
     assert code in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED), err
     assert _verdicts(_latest(tmp_path)) == _verdicts(smoke_runs["regression_1d"][1])
+    manifest = json.loads((_latest(tmp_path) / "manifest.json").read_text())
+    assert manifest["engine"] == engine and " ".join(options) in manifest["command"]
 
 
 def test_interrupt_then_resume_gives_the_same_claims(smoke_runs, tmp_path):

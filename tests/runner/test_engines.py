@@ -62,30 +62,6 @@ def test_submitit_engine_refuses_unknown_options(tmp_path):
         )
 
 
-def test_cli_submitit_engine_gives_the_inline_claims(tmp_path, capsys):
-    pytest.importorskip("submitit")
-    import json
-
-    import yaml
-
-    from runner import cli
-
-    spec = tmp_path / "crash.yaml"
-    spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
-    verdicts = {}
-    for engine, extra in (("inline", []), ("submitit", ["--engine-opt", "cluster=local"])):
-        out = tmp_path / engine
-        code = cli.main(["run", str(spec), "--out", str(out), "--engine", engine, *extra])
-        assert code in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED), capsys.readouterr().err
-        (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
-        claims = json.loads((run_dir / "claims.json").read_text())["claims"]
-        verdicts[engine] = [(c["id"], c["verdict"], c["observed"]) for c in claims]
-        manifest = json.loads((run_dir / "manifest.json").read_text())
-        assert manifest["engine"] == engine
-    assert verdicts["submitit"] == verdicts["inline"]
-    assert "--engine-opt cluster=local" in manifest["command"]
-
-
 def test_cli_refuses_bad_engine_options_before_running(tmp_path, capsys):
     pytest.importorskip("submitit")
     import yaml
@@ -146,28 +122,16 @@ def test_detach_then_status_then_judge(tmp_path, capsys):
     assert cli.main(["run", str(spec), "--out", str(out), "--detach"]) == cli.EXIT_USAGE
 
 
-def test_ray_engine_gives_the_inline_claims(tmp_path, capsys):
-    """A local Ray with 2 CPUs, started and stopped by the engine."""
+def test_ray_engine_refuses_unknown_options(tmp_path, capsys):
+    """(The ray engine's claims against inline: test_cli_e2e, on a smoke profile.)"""
     pytest.importorskip("ray")
-    import json
-
     import yaml
 
     from runner import cli
 
     spec = tmp_path / "crash.yaml"
     spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
-    verdicts = {}
-    for engine, extra in (("inline", []), ("ray", ["--engine-opt", "num_cpus=2"])):
-        out = tmp_path / engine
-        code = cli.main(["run", str(spec), "--out", str(out), "--engine", engine, *extra])
-        assert code in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED), capsys.readouterr().err
-        (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
-        claims = json.loads((run_dir / "claims.json").read_text())["claims"]
-        verdicts[engine] = [(c["id"], c["verdict"], c["observed"]) for c in claims]
-        manifest = json.loads((run_dir / "manifest.json").read_text())
-        assert all(c["status"] == "finished" for c in manifest["cells"])
-    assert verdicts["ray"] == verdicts["inline"]
     bad = ["--engine", "ray", "--engine-opt", "num_cpu=2"]
     assert cli.main(["run", str(spec), "--out", str(tmp_path / "bad"), *bad]) == 4
     assert "unknown option(s) ['num_cpu']" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

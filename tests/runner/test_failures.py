@@ -10,20 +10,18 @@ import yaml
 
 from runner import cli
 
+from .test_crash import SPEC as CRASH_SPEC
+
 SPEC = {
+    **CRASH_SPEC,
     "name": "failures",
-    "task": {"kind": "random_jacobian", "residuals": 8, "parameters": 20},
-    "model": {"kind": "linear"},
-    "loss": {"kind": "mse", "convention": "raw"},
     "optimizers": {
         "gd": {"kind": "gd", "learning_rate": 100.0},  # lr * lambda_max >> 2: diverges
         "gn": {"kind": "gn", "learning_rate": 0.5, "eps": 1e-6},
     },
     "train": {"steps": 400, "eval_every": 10, "precision": "float64"},
+    "sweep": {"seeds": [0]},
     "metrics": [{"kind": "mode_error", "modes": 3}],
-    "observables": {
-        "left": {"kind": "final", "metric": "mode_error", "relative_to_initial": True},
-    },
     "claims": [
         {
             "id": "gn_below_gd",
