@@ -72,11 +72,16 @@ def mean_squared_error(prediction: Array, target: Array) -> Array:
     return jnp.mean((prediction - target) ** 2)
 
 
-def accuracy(outputs: Float[Array, "n c"], labels: Array) -> Array:
-    """Fraction of rows whose argmax equals the label (integer labels, or one-hot rows)."""
+def accuracy(outputs: Float[Array, "n ... c"], labels: Array) -> Array:
+    """Fraction of samples whose argmax equals the label (integer labels, or one-hot rows).
+
+    Outputs ``(n, L, c)`` with labels ``(n, L)`` (a sequence with ``L`` predicted tokens) count a
+    sample as right only if all ``L`` predictions are (Power et al.'s per-equation accuracy).
+    """
     if labels.ndim == outputs.ndim:
         labels = jnp.argmax(labels, axis=-1)
-    return jnp.mean(jnp.argmax(outputs, axis=-1) == labels)
+    correct = jnp.argmax(outputs, axis=-1) == labels
+    return jnp.mean(jnp.all(correct.reshape(correct.shape[0], -1), axis=1))
 
 
 def weight_norm(params: Any) -> Array:

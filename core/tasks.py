@@ -6,7 +6,7 @@ grokking tasks draw their split or their Gaussian inputs from an explicit key.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -125,3 +125,58 @@ def polynomial_teacher(
     beta = jax.random.normal(k_beta, (dimension,), dtype)
     data = SplitData(x, polynomial_target(x, beta), x_test, polynomial_target(x_test, beta))
     return data, beta
+
+
+class SequenceTask(NamedTuple):
+    """Token sequences with a held-out set: inputs ``(n, T)`` ids, targets ``(n, L)`` ids of the
+    tokens to predict at the ``readout`` positions of the input."""
+
+    data: SplitData
+    readout: tuple[int, ...]
+    vocab_size: int
+    sequence_length: int
+
+
+LossPositions = Literal["rhs", "equals"]
+
+
+def modular_addition_sequences(
+    modulus: int,
+    train_fraction: float,
+    split_key: Array,
+    loss_positions: LossPositions = "rhs",
+) -> SequenceTask:
+    """Every equation ``a + b = c (mod p)`` as Power et al.'s 7 tokens
+    ``<eos> a + b = c <eos>`` (EXPERIMENTS.md section 8).
+
+    Vocabulary: the numbers ``0 .. p-1`` are their own ids, then ``<eos> = p``, ``+ = p+1``,
+    ``= = p+2`` (``p + 3`` tokens; grok's shared 239-token vocabulary only adds unused rows).
+    The input is the first 6 tokens, and position ``i`` predicts token ``i + 1``; the loss reads
+
+    * ``"rhs"`` (grok): positions 4 ("=") and 5 ("c"), predicting ``c`` and the final ``<eos>``;
+    * ``"equals"``: position 4 only, predicting ``c``.
+
+    The ``p^2`` equations are permuted with ``split_key`` and the first
+    ``round(train_fraction p^2)`` train (grok: ``RandomState(0)``, an order JAX cannot reproduce).
+    """
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    if loss_positions not in ("rhs", "equals"):
+        raise ValueError(f"loss_positions must be 'rhs' or 'equals', got {loss_positions!r}")
+    p = modulus
+    eos, plus, equals = p, p + 1, p + 2
+    a, b = jnp.divmod(jnp.arange(p * p, dtype=jnp.int32), p)
+    column = lambda value: jnp.full_like(a, value)  # noqa: E731
+    tokens = jnp.stack(
+        [column(eos), a, column(plus), b, column(equals), (a + b) % p, column(eos)], axis=1
+    )
+    inputs, next_tokens = tokens[:, :-1], tokens[:, 1:]
+    readout = (4, 5) if loss_positions == "rhs" else (4,)
+    targets = next_tokens[:, jnp.asarray(readout)]
+    order = jax.random.permutation(split_key, p * p)
+    n_train = int(round(train_fraction * p * p))
+    if not 0 < n_train < p * p:
+        raise ValueError(f"train_fraction={train_fraction} leaves an empty train or test set")
+    train, test = order[:n_train], order[n_train:]
+    data = SplitData(inputs[train], targets[train], inputs[test], targets[test])
+    return SequenceTask(data, readout, p + 3, inputs.shape[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from core import metrics
 
@@ -70,3 +71,15 @@ def test_accuracy_and_norms():
 def test_ntk_spectrum_descending():
     spectrum = metrics.ntk_spectrum(jnp.diag(jnp.array([1.0, 3.0, 2.0])))
     np.testing.assert_allclose(spectrum, [3.0, 2.0, 1.0])
+
+
+def test_sequence_accuracy_needs_every_position_right():
+    """Outputs (n, L, c) against labels (n, L): a sample counts only if all L tokens are right."""
+    logits = jnp.zeros((3, 2, 4))
+    logits = logits.at[0, 0, 1].set(1).at[0, 1, 2].set(1)  # sample 0: predicts (1, 2)
+    logits = logits.at[1, 0, 1].set(1).at[1, 1, 3].set(1)  # sample 1: predicts (1, 3)
+    logits = logits.at[2, 0, 0].set(1).at[2, 1, 2].set(1)  # sample 2: predicts (0, 2)
+    labels = jnp.array([[1, 2], [1, 2], [1, 2]])
+    assert float(metrics.accuracy(logits, labels)) == pytest.approx(1 / 3)
+    # one loss position: (n, 1, c) against (n, 1) is plain accuracy
+    assert float(metrics.accuracy(logits[:, :1], labels[:, :1])) == pytest.approx(2 / 3)

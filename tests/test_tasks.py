@@ -42,3 +42,27 @@ def test_polynomial_teacher_formula():
     )
     # E[y] = |beta|^2 / D: a rough check that inputs are standard normal
     assert 0.3 < float(jnp.mean(data.test_targets)) / float(beta @ beta / 10) < 3.0
+
+
+@pytest.mark.parametrize(("positions", "readout"), [("rhs", (4, 5)), ("equals", (4,))])
+def test_modular_addition_sequences_format(positions, readout):
+    """``<eos> a + b = c <eos>``: input the first 6 tokens, targets the next tokens at the loss
+    positions; every equation once; round(fraction p^2) train."""
+    p = 7
+    task = tasks.modular_addition_sequences(p, 0.5, jax.random.PRNGKey(0), positions)
+    data = task.data
+    assert task.readout == readout and task.vocab_size == p + 3 and task.sequence_length == 6
+    # round(24.5) = 24 (Python rounds half to even, as grok: 9 409 x 50 % -> 4 704 train)
+    assert data.train_inputs.shape == (24, 6) and data.test_inputs.shape == (25, 6)
+    inputs = np.concatenate([data.train_inputs, data.test_inputs])
+    targets = np.concatenate([data.train_targets, data.test_targets])
+    eos, plus, equals = p, p + 1, p + 2
+    np.testing.assert_array_equal(inputs[:, [0, 2, 4]], [[eos, plus, equals]] * p * p)
+    a, b, c = inputs[:, 1], inputs[:, 3], inputs[:, 5]
+    np.testing.assert_array_equal(c, (a + b) % p)
+    assert len({(int(x), int(y)) for x, y in zip(a, b, strict=True)}) == p * p
+    np.testing.assert_array_equal(targets[:, 0], c)  # position 4 ("=") predicts c
+    if positions == "rhs":
+        np.testing.assert_array_equal(targets[:, 1], eos)  # position 5 ("c") predicts <eos>
+    with pytest.raises(ValueError, match="loss_positions"):
+        tasks.modular_addition_sequences(p, 0.5, jax.random.PRNGKey(0), "all")
