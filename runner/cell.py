@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from core import curvature, metrics, models, optim, pde, tasks, training
+from core import curvature, metrics, models, optim, pde, tasks, training, transformer
 from core.objectives import LinearLeastSquares, MeanSquaredError, Objective, SoftmaxCrossEntropy
 from runner.spec import metric_key
 
@@ -61,6 +61,13 @@ def split_hyperparameters(config: dict[str, Any], prefix: str = "") -> tuple[dic
     return structure, values
 
 
+def _warmed_up(learning_rate: Any, warmup_steps: int) -> Any:
+    """``lr min(1, (i + 1) / warmup_steps)`` at step ``i``; the constant ``lr`` without warm-up."""
+    if not warmup_steps:
+        return learning_rate
+    return lambda count: learning_rate * jnp.minimum(1.0, (count + 1) / warmup_steps)
+
+
 def _schedule(value: Any) -> Any:
     if isinstance(value, dict) and value.get("kind") == "log_linear":
         return optim.log_linear(value["start"], value["end"], value["steps"])
@@ -81,10 +88,15 @@ def transformation(config: dict[str, Any], h: dict[str, Any]) -> optax.GradientT
             return sgd
         return optax.chain(optax.add_decayed_weights(get("weight_decay")), sgd)
     if kind == "adam":
-        return optax.adam(get("learning_rate"), b1=config["b1"], b2=config["b2"], eps=config["eps"])
+        return optax.adam(
+            _warmed_up(get("learning_rate"), config.get("warmup_steps", 0)),
+            b1=config["b1"],
+            b2=config["b2"],
+            eps=config["eps"],
+        )
     if kind == "adamw":
         return optax.adamw(
-            get("learning_rate"),
+            _warmed_up(get("learning_rate"), config.get("warmup_steps", 0)),
             b1=config["b1"],
             b2=config["b2"],
             eps=config["eps"],
@@ -114,6 +126,7 @@ def transformation(config: dict[str, Any], h: dict[str, Any]) -> optax.GradientT
                 c=config["armijo_c"],
                 tau=config["armijo_tau"],
                 max_halvings=config["max_halvings"],
+                on_failure=config.get("on_failure", "smallest"),
             )
         )
         return optax.chain(
@@ -168,6 +181,7 @@ class Problem:
     eval_data: tuple[Any, Any] | None = None
     linear: tasks.LinearProblem | None = None
     teacher: Any = None  # the polynomial task's beta (its target formula's parameter)
+    tokens: tasks.SequenceTask | None = None  # a token task's readout positions and vocabulary
 
     @property
     def evaluation(self) -> tuple[Any, Any]:
@@ -207,6 +221,14 @@ def build_problem(task: dict[str, Any], key: jax.Array) -> Problem:
         split_key = key if task["split_seed"] is None else jax.random.PRNGKey(task["split_seed"])
         data = tasks.modular_addition(task["modulus"], task["train_fraction"], split_key)
         return _split_problem(data)
+    if kind == "modular_addition_tokens":
+        split_key = key if task["split_seed"] is None else jax.random.PRNGKey(task["split_seed"])
+        sequences = tasks.modular_addition_sequences(
+            task["modulus"], task["train_fraction"], split_key, task["loss_positions"]
+        )
+        problem = _split_problem(sequences.data)
+        problem.tokens = sequences
+        return problem
     if kind == "polynomial":
         data_key = key if task["data_seed"] is None else jax.random.PRNGKey(task["data_seed"])
         data, beta = tasks.polynomial_teacher(
@@ -248,6 +270,22 @@ def _split_problem(data: tasks.SplitData, teacher: Any = None) -> Problem:
 
 def build_model(model: dict[str, Any], problem: Problem, key: jax.Array) -> Any:
     inputs, _ = problem.train_data
+    if model["kind"] == "transformer":
+        if problem.tokens is None:
+            raise ValueError("model 'transformer' needs a token task (modular_addition_tokens)")
+        return transformer.make_transformer(
+            key,
+            vocab_size=problem.tokens.vocab_size,
+            sequence_length=problem.tokens.sequence_length,
+            readout=problem.tokens.readout,
+            layers=model["layers"],
+            d_model=model["d_model"],
+            heads=model["heads"],
+            d_ffn=model["d_ffn"],
+            norm=model["norm"],
+            use_bias=model["use_bias"],
+            positions=model["positions"],
+        )
     if model["kind"] == "mean_field":
         if problem.output_dim != 1:
             raise ValueError("model 'mean_field' has one output; the task has more")
@@ -372,6 +410,10 @@ def evaluator(metrics_json: str, grid_shape: tuple[int, ...]) -> Callable[..., d
                 out[key] = _ray_fft_error(config, objective, params, data)
             elif kind == "train_loss":
                 out[key] = objective.loss(params, data["train"])
+            elif kind == "objective":
+                out[key] = objective.loss(
+                    params, (data["inputs"], data["targets"]) if on == "eval" else data["train"]
+                )
             elif kind == "fft_error":
                 if len(grid_shape) == 2:
                     error = metrics.fft_mode_error_2d(

@@ -11,6 +11,8 @@ finite value or a reason why it has none:
   evaluated points of ``window`` (inclusive);
 * ``crossing``: the first evaluated step at which the value is strictly ``below`` (or strictly
   ``above``) a threshold;
+* ``peak``: the largest value at the evaluations inside ``window`` (inclusive), optionally divided
+  by the value at the last evaluation at or before the window's start;
 * ``delay``: ``end - start`` of two crossing observables.
 
 Cells that did not run cleanly
@@ -41,6 +43,7 @@ from runner.spec import (
     DelayObservable,
     FinalObservable,
     Observable,
+    PeakObservable,
     ValueAtObservable,
 )
 
@@ -259,6 +262,38 @@ def _crossing(observable: CrossingObservable, cell: CellResult, _: Any) -> Obser
     return observed
 
 
+def _peak(observable: PeakObservable, cell: CellResult, _: Any) -> Observed:
+    steps, values, labels, bad, cutoff = _series(observable, cell)
+    a, b = observable.window
+    reason = None
+    trained = max(int(steps[-1]) if steps.size else 0, cell.steps_done)
+    if cutoff is not None and cutoff <= b:
+        reason = f"{_diverged(cutoff)}, inside or before window [{a}, {b}]"
+    elif b > trained:
+        reason = f"training ended at step {trained}, before {b}"
+    elif not ((steps >= a) & (steps <= b)).any():
+        reason = f"no evaluation in window [{a}, {b}]"
+    elif observable.relative_to_start and not (steps <= a).any():
+        reason = f"no evaluation at or before step {a} to divide by"
+    if reason is not None:
+        return Observed("peak", labels=labels, missing=dict.fromkeys(labels, reason))
+    inside = (steps >= a) & (steps <= b)
+    start_row = int(np.nonzero(steps <= a)[0][-1]) if (steps <= a).any() else 0
+
+    def peak(g: int) -> float | str:
+        window = values[inside, g]
+        if not np.all(np.isfinite(window)):
+            return f"non-finite value in window [{a}, {b}]"
+        if not observable.relative_to_start:
+            return float(window.max())
+        start = float(values[start_row, g])
+        if not np.isfinite(start) or start == 0:
+            return f"value at step {int(steps[start_row])} is {start:g}; cannot divide by it"
+        return float(window.max()) / start
+
+    return _per_group("peak", labels, bad, peak)
+
+
 def _delay(
     observable: DelayObservable, cell: CellResult, spec_observables: Mapping[str, Observable]
 ) -> Observed:
@@ -293,5 +328,6 @@ OBSERVABLE_KINDS: dict[str, ObservableKind] = {
     "value_at": _value_at,
     "decay_rate": _decay_rate,
     "crossing": _crossing,
+    "peak": _peak,
     "delay": _delay,
 }

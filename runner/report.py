@@ -194,6 +194,13 @@ def groups_figure(spec: dict[str, Any]) -> Figure:
 
 
 LINE_STYLES = ("-", ":", "--", "-.")
+STYLE_NAMES = {"solid": "-", "dotted": ":", "dashed": "--", "dashdot": "-."}
+
+
+def _line_styles(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The figure's ``styles`` (names) as matplotlib styles; the default order otherwise."""
+    names = spec.get("styles")
+    return tuple(STYLE_NAMES[n] for n in names) if names else LINE_STYLES
 
 
 def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
@@ -206,6 +213,7 @@ def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
     window = spec.get("window")
     marks = [(_num(m[0]), str(m[1])) for m in spec.get("marks") or []]
     bands = spec.get("seeds") == "band"
+    styles = _line_styles(spec)
     panels = [
         (str(sel.get("label", "")), [c for c in cells if _has(c, metric, sel.get("where") or {})])
         for sel in selections
@@ -253,11 +261,19 @@ def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
                     else None
                 )
                 _draw_band(
-                    ax, members, metric_list, colour_of, colours, multi_group, log_y, band_label
+                    ax,
+                    members,
+                    metric_list,
+                    colour_of,
+                    colours,
+                    multi_group,
+                    log_y,
+                    band_label,
+                    styles,
                 )
         for cell in selected:
             thin = repeats[_cell_key(cell)] > 1
-            for style, name in zip(LINE_STYLES, metric_list, strict=False):
+            for style, name in zip(styles, metric_list, strict=False):
                 if _cell_key(cell) in banded:
                     break
                 if not cell.has_series(name):
@@ -300,7 +316,7 @@ def _series_figure(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
         if index >= len(panels) - ncols:
             ax.set_xlabel("step")
     if len(metric_list) > 1:
-        for style, name in zip(LINE_STYLES, metric_list, strict=False):
+        for style, name in zip(styles, metric_list, strict=False):
             handles.setdefault(name, Line2D([], [], color="0.3", ls=style, lw=1.1))
     if handles:
         names = _legend_names(list(handles), groups)
@@ -322,10 +338,11 @@ def _draw_band(
     multi_group: bool,
     log_y: bool,
     label: str | None,
+    styles: Sequence[str] = LINE_STYLES,
 ) -> None:
     """Seeds of one cell key: the median over seeds as a line (the metric's style) and the
     min-max range shaded (Fig. 13). Seeds are cut to the shortest record (a diverged seed)."""
-    for style, name in zip(LINE_STYLES, metric_list, strict=False):
+    for style, name in zip(styles, metric_list, strict=False):
         series = [c.series(name) for c in members if c.has_series(name)]
         if not series:
             continue
@@ -670,6 +687,7 @@ def _overview_figures(view: RunView) -> list[dict[str, Any]]:
             "log_x": figure.log_x,
             "window": None,
             "marks": [[m.step, m.label] for m in figure.marks],
+            "styles": figure.styles,
             "seeds": figure.seeds,
         }
         try:

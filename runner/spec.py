@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PROFILE_NAMES = ("smoke", "default", "paper")
+CLASSIFICATION_TASKS = ("modular_addition", "modular_addition_tokens", "mnist")
 
 
 class Strict(BaseModel):
@@ -77,6 +78,21 @@ class ModularAddition(Strict):
     split_seed: int | None = 1
 
 
+class ModularAdditionTokens(Strict):
+    """Every equation ``a + b = c (mod p)`` as the 7 tokens ``<eos> a + b = c <eos>`` (Power et
+    al. 2022, EXPERIMENTS.md section 8), for the ``transformer`` model: the input is the first 6
+    tokens, position ``i`` predicts token ``i + 1``. ``loss_positions`` says which predictions
+    carry the loss and the accuracy: ``rhs`` (grok) those of ``c`` and the final ``<eos>``,
+    ``equals`` only ``c``. The equations are split by a permutation seeded with ``split_seed``
+    (null: the cell's seed); the first ``round(train_fraction p^2)`` train."""
+
+    kind: Literal["modular_addition_tokens"]
+    modulus: int = Field(97, ge=2)
+    train_fraction: float = Field(0.5, gt=0, lt=1)
+    split_seed: int | None = 0
+    loss_positions: Literal["rhs", "equals"] = "rhs"
+
+
 class Polynomial(Strict):
     """The single-index quadratic teacher ``y(x) = (beta . x / sqrt(D))^2`` with ``x ~ N(0, I_D)``
     and ``beta ~ N(0, I_D)`` (Kumar et al. section 5; EXPERIMENTS.md section 5): ``train`` and
@@ -126,6 +142,7 @@ Task = Annotated[
     | RandomJacobianTask
     | Poisson
     | ModularAddition
+    | ModularAdditionTokens
     | Polynomial
     | MNIST,
     Field(discriminator="kind"),
@@ -178,7 +195,31 @@ class MeanFieldModel(Strict):
     alpha: float = Field(1.0, gt=0)
 
 
-Model = Annotated[MLPModel | LinearModel | MeanFieldModel, Field(discriminator="kind")]
+class TransformerModel(Strict):
+    """:func:`core.transformer.make_transformer`: a decoder-only transformer with a causal mask
+    and an untied unembedding, returning the logits at the task's loss positions. Defaults are
+    grok's (Power et al. 2022): 2 blocks, d_model 128, 4 heads, FFN 512 (ReLU), post-LayerNorm,
+    no biases in the linear layers, fixed sinusoidal positions (EXPERIMENTS.md section 8)."""
+
+    kind: Literal["transformer"]
+    layers: int = Field(2, ge=1)
+    d_model: int = Field(128, ge=2)
+    heads: int = Field(4, ge=1)
+    d_ffn: int = Field(512, ge=1)
+    norm: Literal["post", "pre"] = "post"
+    use_bias: bool = False
+    positions: Literal["sinusoidal", "learned"] = "sinusoidal"
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> TransformerModel:
+        if self.d_model % self.heads:
+            raise ValueError(f"d_model {self.d_model} is not a multiple of heads {self.heads}")
+        return self
+
+
+Model = Annotated[
+    MLPModel | LinearModel | MeanFieldModel | TransformerModel, Field(discriminator="kind")
+]
 
 
 # --- loss --------------------------------------------------------------------------------------
@@ -259,20 +300,28 @@ class GD(OptimizerBase):
 
 
 class Adam(OptimizerBase):
+    """Adam (optax). ``warmup_steps``: the learning rate grows linearly, ``lr min(1, (i + 1) / w)``
+    at step ``i`` (0-based), so the first step already moves (grok warms up over 10 steps)."""
+
     kind: Literal["adam"]
     learning_rate: float = Field(gt=0)
     b1: float = Field(0.9, ge=0, lt=1)
     b2: float = Field(0.999, ge=0, lt=1)
     eps: float = Field(1e-8, gt=0)
+    warmup_steps: int = Field(0, ge=0)
 
 
 class AdamW(OptimizerBase):
+    """AdamW (optax, decoupled weight decay ``lr wd theta``); ``warmup_steps`` as for Adam (the
+    decay follows the warmed-up rate)."""
+
     kind: Literal["adamw"]
     learning_rate: float = Field(gt=0)
     b1: float = Field(0.9, ge=0, lt=1)
     b2: float = Field(0.999, ge=0, lt=1)
     eps: float = Field(1e-8, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
+    warmup_steps: int = Field(0, ge=0)
 
 
 class LM(OptimizerBase):
@@ -304,7 +353,14 @@ class GGN(OptimizerBase):
     jvp -> H -> vjp), then ``theta <- theta - eta d`` with ``eta = learning_rate`` (``search:
     fixed``) or Armijo backtracking from ``learning_rate`` (``search: armijo``), then the
     decoupled weight decay ``theta <- theta - learning_rate * weight_decay * theta`` (AdamW's
-    form; how the paper applies weight decay to GGN is not stated, EXPERIMENTS.md section 7)."""
+    form; how the paper applies weight decay to GGN is not stated, EXPERIMENTS.md section 7).
+
+    Armijo tries ``eta_j = learning_rate tau^j``, ``j = 0 .. max_halvings``, and takes the first
+    with ``L(theta - eta d) <= L(theta) - c eta g.d`` on the same batch. When none passes (the
+    paper does not say), ``on_failure: smallest`` takes the last, smallest trial and ``skip``
+    takes no step; ``search/accepted`` records which happened. CG stops at ``cg_max_iterations``
+    or when ``||res|| <= cg_tol`` (``cg_tol_kind: absolute``) or ``<= cg_tol ||g||``
+    (``relative``, the default: the paper's "residual threshold 1e-6" does not say which)."""
 
     kind: Literal["ggn"]
     learning_rate: float = Field(gt=0)
@@ -317,6 +373,7 @@ class GGN(OptimizerBase):
     armijo_c: float = Field(1e-4, gt=0, lt=1)
     armijo_tau: float = Field(0.5, gt=0, lt=1)
     max_halvings: int = Field(10, ge=0)
+    on_failure: Literal["smallest", "skip"] = "smallest"
 
 
 class Switch(OptimizerBase):
@@ -409,6 +466,14 @@ class TrainLossMetric(MetricBase):
     kind: Literal["train_loss"]
 
 
+class ObjectiveMetric(MetricBase):
+    """The spec's loss (the training objective) on the evaluation set (``on: eval``, e.g. the
+    validation cross-entropy of Figs. 8 and 12) or on the whole training set (``on: train``)."""
+
+    kind: Literal["objective"]
+    on: EvalSet = _ON
+
+
 class FFTErrorMetric(MetricBase):
     """``|FFT_k(u - f)| / n`` on the task grid for the ``modes`` lowest frequencies (1-D: bins
     0..modes-1; 2-D: the ``modes`` bins of smallest ``|k|``, one of each conjugate pair ``+-k``,
@@ -466,6 +531,7 @@ Metric = Annotated[
     | AccuracyMetric
     | RayFFTErrorMetric
     | TrainLossMetric
+    | ObjectiveMetric
     | FFTErrorMetric
     | ModeErrorMetric
     | LemmaRateMetric
@@ -576,6 +642,26 @@ class CrossingObservable(Strict):
         return self
 
 
+class PeakObservable(Strict):
+    """The largest value at the evaluations inside ``window`` (inclusive), per group; with
+    ``relative_to_start`` divided by the value at the last evaluation at or before the window's
+    start (a spike after an optimizer switch, Fig. 12). Missing when training ended, or the cell
+    diverged, before the window's end."""
+
+    kind: Literal["peak"]
+    metric: str
+    window: tuple[int, int]
+    relative_to_start: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeakObservable:
+        if not 0 <= self.window[0] < self.window[1]:
+            raise ValueError(
+                f"window must be [start, end] with 0 <= start < end, got {self.window}"
+            )
+        return self
+
+
 class DelayObservable(Strict):
     """``end - start`` for two crossing observables named in the spec."""
 
@@ -589,6 +675,7 @@ Observable = Annotated[
     | ValueAtObservable
     | DecayRateObservable
     | CrossingObservable
+    | PeakObservable
     | DelayObservable,
     Field(discriminator="kind"),
 ]
@@ -791,13 +878,17 @@ class Mark(Strict):
     label: str
 
 
+LineStyle = Literal["solid", "dotted", "dashed", "dashdot"]
+
+
 class FigureSpec(Strict):
     """An overview figure in the report, besides the claims' own.
 
     ``metric``: the metric against step, one panel per entry of ``panels``; in a panel, cells that
     differ in a sweep value get their own colour (matplotlib's cycle: blue, orange, green, ...)
     and seeds share it. A list of metrics draws them in the same colour, solid, dotted, dashed,
-    dash-dotted in that order (Fig. 5: train accuracy solid, test dotted).
+    dash-dotted in that order (Fig. 5: train accuracy solid, test dotted), or in the ``styles``
+    given, one per metric (Figs. 8, 12: train solid, validation dashed).
 
     ``observable`` with ``axis``: the observable (median over seeds) against the values of a sweep
     key, one line per panel, all in one plot (e.g. the grokking delay against alpha, a line per
@@ -815,6 +906,9 @@ class FigureSpec(Strict):
     log_y: bool = True
     log_x: bool = False
     marks: list[Mark] = Field(default_factory=list)
+    styles: list[LineStyle] | None = Field(
+        None, description="one line style per metric (default: solid, dotted, dashed, dashdot)"
+    )
     seeds: Literal["lines", "band"] = Field(
         "lines",
         description="lines: a thin line per seed; band: the median over seeds with the min-max "
@@ -829,6 +923,10 @@ class FigureSpec(Strict):
             raise ValueError("an observable figure needs 'axis' (a sweep key)")
         if isinstance(self.metric, list) and not 1 <= len(self.metric) <= 4:
             raise ValueError("a figure draws 1 to 4 metrics")
+        if self.styles is not None and len(self.styles) != len(self.metrics):
+            raise ValueError(
+                f"styles: {len(self.styles)} given for {len(self.metrics)} metrics; give one each"
+            )
         return self
 
     @property
@@ -879,13 +977,21 @@ class Spec(Strict):
                 f"task {self.task.kind!r} needs loss kind "
                 f"{'pinn' if self.task.kind == 'poisson' else 'mse'}, got {self.loss.kind!r}"
             )
-        if self.loss.kind == "cross_entropy" and self.task.kind not in (
-            "mnist",
-            "modular_addition",
-        ):
+        if self.loss.kind == "cross_entropy" and self.task.kind not in CLASSIFICATION_TASKS:
             raise ValueError(
-                f"loss cross_entropy needs one-hot targets (task mnist or modular_addition), "
-                f"not {self.task.kind!r}"
+                f"loss cross_entropy needs class targets (task {', '.join(CLASSIFICATION_TASKS)}),"
+                f" not {self.task.kind!r}"
+            )
+        tokens = self.task.kind == "modular_addition_tokens"
+        if tokens != (self.model.kind == "transformer"):
+            raise ValueError(
+                "task modular_addition_tokens and model transformer go together "
+                f"(got task {self.task.kind!r} with model {self.model.kind!r})"
+            )
+        if tokens and self.loss.kind != "cross_entropy":
+            raise ValueError(
+                f"task modular_addition_tokens predicts tokens: loss kind must be cross_entropy, "
+                f"not {self.loss.kind!r}"
             )
         for name, optimizer in self.optimizers.items():
             for kind in _optimizer_kinds(optimizer):
@@ -927,10 +1033,10 @@ class Spec(Strict):
                     f"metric {metric_key(metric)!r}: ray_fft_error needs a task with a target "
                     f"formula (polynomial), not {self.task.kind!r}"
                 )
-            if metric.kind == "accuracy" and self.task.kind not in ("modular_addition", "mnist"):
+            if metric.kind == "accuracy" and self.task.kind not in CLASSIFICATION_TASKS:
                 raise ValueError(
-                    f"metric {metric_key(metric)!r}: accuracy needs one-hot targets "
-                    f"(task modular_addition or mnist), not {self.task.kind!r}"
+                    f"metric {metric_key(metric)!r}: accuracy needs class targets "
+                    f"(task {', '.join(CLASSIFICATION_TASKS)}), not {self.task.kind!r}"
                 )
         for name, observable in self.observables.items():
             if isinstance(observable, DelayObservable):

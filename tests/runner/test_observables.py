@@ -52,7 +52,14 @@ def run(spec: dict, c: CellResult, extra: dict | None = None) -> Observed:
 
 
 def test_registry_covers_every_observable_kind():
-    assert set(OBSERVABLE_KINDS) == {"final", "value_at", "decay_rate", "crossing", "delay"}
+    assert set(OBSERVABLE_KINDS) == {
+        "final",
+        "value_at",
+        "decay_rate",
+        "crossing",
+        "peak",
+        "delay",
+    }
 
 
 def test_final_and_relative_to_initial():
@@ -185,3 +192,43 @@ def test_zero_initial_value_cannot_be_divided_by():
         {"kind": "final", "metric": "fft_error", "relative_to_initial": True}, cell(values=values)
     )
     assert set(got.values) == {"1", "2"} and "step-0 value is 0" in got.missing["0"]
+
+
+def spiking_cell(**kwargs) -> CellResult:
+    """``mse`` = 1 until step 1000, a spike to 7 at step 1100, then 0.5 (Fig. 12's switch)."""
+    values = np.where(STEPS < 1000, 1.0, 0.5)
+    values = np.where(STEPS == 1100, 7.0, values)[:, None].repeat(3, axis=1)
+    return cell(values=values, **kwargs)
+
+
+def test_peak_in_window_and_relative_to_its_start():
+    c = spiking_cell()
+    got = run({"kind": "peak", "metric": "fft_error", "window": [1000, 2000]}, c)
+    assert got.values == dict.fromkeys(LABELS, 7.0)
+    # divided by the value at the last evaluation at or before step 1000 (0.5 at 1000)
+    got = run(
+        {"kind": "peak", "metric": "fft_error", "window": [1000, 2000], "relative_to_start": True},
+        c,
+    )
+    assert got.values == dict.fromkeys(LABELS, 14.0)
+    got = run(
+        {"kind": "peak", "metric": "fft_error", "window": [990, 1050], "relative_to_start": True},
+        c,
+    )  # start value 1.0 (step 950), largest value in [990, 1050] is 0.5 (steps 1000, 1050)
+    assert got.values == dict.fromkeys(LABELS, 0.5)
+    # the window before the spike does not see it
+    got = run({"kind": "peak", "metric": "fft_error", "window": [0, 1050]}, c)
+    assert got.values == dict.fromkeys(LABELS, 1.0)
+
+
+def test_peak_missing_when_the_window_is_not_covered():
+    c = spiking_cell()
+    late = run({"kind": "peak", "metric": "fft_error", "window": [1500, 3000]}, c)
+    assert "training ended at step 2000" in late.why_missing("0")
+    gap = run({"kind": "peak", "metric": "fft_error", "window": [1010, 1040]}, c)
+    assert "no evaluation in window" in gap.why_missing("0")
+    diverged = run(
+        {"kind": "peak", "metric": "fft_error", "window": [100, 1500]},
+        cell(status="diverged", diverged_at=1200),
+    )
+    assert "diverged at step 1200" in diverged.why_missing("0")
