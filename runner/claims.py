@@ -478,9 +478,11 @@ def _subject(name: str, observables: Mapping[str, Observable] | None) -> str:
     elif obs.kind == "crossing":
         side, v = ("<", obs.below) if obs.below is not None else (">", obs.above)
         text = f"the first step with {obs.metric}{relative} {side} {_fmt(v)}"
-    elif obs.kind == "peak":
+    elif obs.kind == "window":
         start = f" / its value at step {obs.window[0]}" if obs.relative_to_start else ""
-        text = f"the largest {obs.metric} on steps {obs.window[0]}..{obs.window[1]}{start}"
+        text = (
+            f"the {obs.statistic} of {obs.metric} on steps {obs.window[0]}..{obs.window[1]}{start}"
+        )
     else:
         text = f"the delay from {obs.start} to {obs.end}"
     return f"{text} ({name})"
@@ -559,7 +561,7 @@ def _series_figure(
         "metric": metric,
         "selections": [{"label": label, "where": dict(where)} for label, where in selections],
         "log_y": obs.kind == "decay_rate" or _all_positive(context, metric, selections),
-        "window": list(obs.window) if obs.kind in ("decay_rate", "peak") else None,
+        "window": list(obs.window) if obs.kind in ("decay_rate", "window") else None,
     }
 
 

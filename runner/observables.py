@@ -11,8 +11,8 @@ finite value or a reason why it has none:
   evaluated points of ``window`` (inclusive);
 * ``crossing``: the first evaluated step at which the value is strictly ``below`` (or strictly
   ``above``) a threshold;
-* ``peak``: the largest value at the evaluations inside ``window`` (inclusive), optionally divided
-  by the value at the last evaluation at or before the window's start;
+* ``window``: the max, min, mean or median over the evaluations inside ``window`` (inclusive),
+  optionally divided by the value at the last evaluation at or before the window's start;
 * ``delay``: ``end - start`` of two crossing observables.
 
 Cells that did not run cleanly
@@ -43,8 +43,8 @@ from runner.spec import (
     DelayObservable,
     FinalObservable,
     Observable,
-    PeakObservable,
     ValueAtObservable,
+    WindowObservable,
 )
 
 ALL_GROUPS = "*"
@@ -262,7 +262,10 @@ def _crossing(observable: CrossingObservable, cell: CellResult, _: Any) -> Obser
     return observed
 
 
-def _peak(observable: PeakObservable, cell: CellResult, _: Any) -> Observed:
+WINDOW_STATISTICS = {"max": np.max, "min": np.min, "mean": np.mean, "median": np.median}
+
+
+def _window(observable: WindowObservable, cell: CellResult, _: Any) -> Observed:
     steps, values, labels, bad, cutoff = _series(observable, cell)
     a, b = observable.window
     reason = None
@@ -276,22 +279,24 @@ def _peak(observable: PeakObservable, cell: CellResult, _: Any) -> Observed:
     elif observable.relative_to_start and not (steps <= a).any():
         reason = f"no evaluation at or before step {a} to divide by"
     if reason is not None:
-        return Observed("peak", labels=labels, missing=dict.fromkeys(labels, reason))
+        return Observed("window", labels=labels, missing=dict.fromkeys(labels, reason))
     inside = (steps >= a) & (steps <= b)
     start_row = int(np.nonzero(steps <= a)[0][-1]) if (steps <= a).any() else 0
 
-    def peak(g: int) -> float | str:
+    statistic = WINDOW_STATISTICS[observable.statistic]
+
+    def summary(g: int) -> float | str:
         window = values[inside, g]
         if not np.all(np.isfinite(window)):
             return f"non-finite value in window [{a}, {b}]"
         if not observable.relative_to_start:
-            return float(window.max())
+            return float(statistic(window))
         start = float(values[start_row, g])
         if not np.isfinite(start) or start == 0:
             return f"value at step {int(steps[start_row])} is {start:g}; cannot divide by it"
-        return float(window.max()) / start
+        return float(statistic(window)) / start
 
-    return _per_group("peak", labels, bad, peak)
+    return _per_group("window", labels, bad, summary)
 
 
 def _delay(
@@ -328,6 +333,6 @@ OBSERVABLE_KINDS: dict[str, ObservableKind] = {
     "value_at": _value_at,
     "decay_rate": _decay_rate,
     "crossing": _crossing,
-    "peak": _peak,
+    "window": _window,
     "delay": _delay,
 }

@@ -642,19 +642,21 @@ class CrossingObservable(Strict):
         return self
 
 
-class PeakObservable(Strict):
-    """The largest value at the evaluations inside ``window`` (inclusive), per group; with
-    ``relative_to_start`` divided by the value at the last evaluation at or before the window's
-    start (a spike after an optimizer switch, Fig. 12). Missing when training ended, or the cell
-    diverged, before the window's end."""
+class WindowObservable(Strict):
+    """A ``statistic`` of the metric over the evaluations inside ``window`` (inclusive), per
+    group: ``max`` (a spike after an optimizer switch, Fig. 12), ``min``, ``mean`` or ``median``
+    (a level that a few transient spikes do not move, unlike ``final``). With
+    ``relative_to_start`` it is divided by the value at the last evaluation at or before the
+    window's start. Missing when training ended, or the cell diverged, before the window's end."""
 
-    kind: Literal["peak"]
+    kind: Literal["window"]
     metric: str
     window: tuple[int, int]
+    statistic: Literal["max", "min", "mean", "median"]
     relative_to_start: bool = False
 
     @model_validator(mode="after")
-    def _ordered(self) -> PeakObservable:
+    def _ordered(self) -> WindowObservable:
         if not 0 <= self.window[0] < self.window[1]:
             raise ValueError(
                 f"window must be [start, end] with 0 <= start < end, got {self.window}"
@@ -675,7 +677,7 @@ Observable = Annotated[
     | ValueAtObservable
     | DecayRateObservable
     | CrossingObservable
-    | PeakObservable
+    | WindowObservable
     | DelayObservable,
     Field(discriminator="kind"),
 ]

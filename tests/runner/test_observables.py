@@ -57,7 +57,7 @@ def test_registry_covers_every_observable_kind():
         "value_at",
         "decay_rate",
         "crossing",
-        "peak",
+        "window",
         "delay",
     }
 
@@ -201,34 +201,68 @@ def spiking_cell(**kwargs) -> CellResult:
     return cell(values=values, **kwargs)
 
 
-def test_peak_in_window_and_relative_to_its_start():
+def test_window_max_and_relative_to_its_start():
     c = spiking_cell()
-    got = run({"kind": "peak", "metric": "fft_error", "window": [1000, 2000]}, c)
+    got = run(
+        {"kind": "window", "statistic": "max", "metric": "fft_error", "window": [1000, 2000]}, c
+    )
     assert got.values == dict.fromkeys(LABELS, 7.0)
     # divided by the value at the last evaluation at or before step 1000 (0.5 at 1000)
     got = run(
-        {"kind": "peak", "metric": "fft_error", "window": [1000, 2000], "relative_to_start": True},
+        {
+            "kind": "window",
+            "statistic": "max",
+            "metric": "fft_error",
+            "window": [1000, 2000],
+            "relative_to_start": True,
+        },
         c,
     )
     assert got.values == dict.fromkeys(LABELS, 14.0)
     got = run(
-        {"kind": "peak", "metric": "fft_error", "window": [990, 1050], "relative_to_start": True},
+        {
+            "kind": "window",
+            "statistic": "max",
+            "metric": "fft_error",
+            "window": [990, 1050],
+            "relative_to_start": True,
+        },
         c,
     )  # start value 1.0 (step 950), largest value in [990, 1050] is 0.5 (steps 1000, 1050)
     assert got.values == dict.fromkeys(LABELS, 0.5)
     # the window before the spike does not see it
-    got = run({"kind": "peak", "metric": "fft_error", "window": [0, 1050]}, c)
+    got = run({"kind": "window", "statistic": "max", "metric": "fft_error", "window": [0, 1050]}, c)
     assert got.values == dict.fromkeys(LABELS, 1.0)
 
 
-def test_peak_missing_when_the_window_is_not_covered():
+def test_window_missing_when_not_covered():
     c = spiking_cell()
-    late = run({"kind": "peak", "metric": "fft_error", "window": [1500, 3000]}, c)
+    late = run(
+        {"kind": "window", "statistic": "max", "metric": "fft_error", "window": [1500, 3000]}, c
+    )
     assert "training ended at step 2000" in late.why_missing("0")
-    gap = run({"kind": "peak", "metric": "fft_error", "window": [1010, 1040]}, c)
+    gap = run(
+        {"kind": "window", "statistic": "max", "metric": "fft_error", "window": [1010, 1040]}, c
+    )
     assert "no evaluation in window" in gap.why_missing("0")
     diverged = run(
-        {"kind": "peak", "metric": "fft_error", "window": [100, 1500]},
+        {"kind": "window", "statistic": "max", "metric": "fft_error", "window": [100, 1500]},
         cell(status="diverged", diverged_at=1200),
     )
     assert "diverged at step 1200" in diverged.why_missing("0")
+
+
+def test_window_median_ignores_a_spike():
+    """Fig. 8's Adam: a late level that one spike does not move (unlike ``final``)."""
+    c = spiking_cell()
+    median = {
+        "kind": "window",
+        "metric": "fft_error",
+        "window": [1000, 2000],
+        "statistic": "median",
+    }
+    assert run(median, c).values == dict.fromkeys(LABELS, 0.5)
+    mean = dict(median, statistic="mean")
+    assert run(mean, c).values["0"] == pytest.approx((20 * 0.5 + 7.0) / 21)
+    low = dict(median, statistic="min", window=[0, 2000])
+    assert run(low, c).values["0"] == 0.5
