@@ -273,18 +273,14 @@ def build_model(model: dict[str, Any], problem: Problem, key: jax.Array) -> Any:
     if model["kind"] == "transformer":
         if problem.tokens is None:
             raise ValueError("model 'transformer' needs a token task (modular_addition_tokens)")
+        # the spec's fields (layers, d_model, heads, d_ffn, norm, use_bias, positions) are the
+        # constructor's keywords
         return transformer.make_transformer(
             key,
             vocab_size=problem.tokens.vocab_size,
             sequence_length=problem.tokens.sequence_length,
             readout=problem.tokens.readout,
-            layers=model["layers"],
-            d_model=model["d_model"],
-            heads=model["heads"],
-            d_ffn=model["d_ffn"],
-            norm=model["norm"],
-            use_bias=model["use_bias"],
-            positions=model["positions"],
+            **{name: value for name, value in model.items() if name != "kind"},
         )
     if model["kind"] == "mean_field":
         if problem.output_dim != 1:
