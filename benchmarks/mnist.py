@@ -128,26 +128,10 @@ def measure(net: str, method: str, steps: int, threads: str) -> dict:
 
 
 def run_summary(run_dir: Path) -> dict:
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    claims = json.loads((run_dir / "claims.json").read_text())["claims"]
+    """Wall time, cell time by optimizer and verdicts of a finished run (its manifest)."""
+    from runner.store import run_timing
 
-    def stamp(text: str) -> datetime:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-    cells = manifest["cells"]
-    by_optimizer: dict[str, float] = {}
-    for cell in cells:
-        by_optimizer[cell["optimizer"]] = by_optimizer.get(cell["optimizer"], 0.0) + (
-            cell["wall_seconds"] or 0.0
-        )
-    return {
-        "run_dir": str(run_dir),
-        "profile": manifest.get("profile"),
-        "cells": len(cells),
-        "wall_s": (stamp(manifest["finished"]) - stamp(manifest["created"])).total_seconds(),
-        "cell_seconds_by_optimizer": by_optimizer,
-        "verdicts": {c["id"]: c["verdict"] for c in claims},
-    }
+    return run_timing(run_dir)
 
 
 def main(argv: list[str]) -> int:

@@ -450,23 +450,10 @@ def size_extrapolation(rows: list[dict], size: str, profile: str, cap: bool = Fa
 
 
 def run_summary(run_dir: Path) -> dict:
-    """Wall time of a finished run of the spec (its manifest), by optimizer."""
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    """Wall time, cell time by optimizer and verdicts of a finished run (its manifest)."""
+    from runner.store import run_timing
 
-    def stamp(text: str) -> datetime:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-    by_optimizer: dict[str, float] = {}
-    for cell in manifest["cells"]:
-        name = cell["optimizer"]
-        by_optimizer[name] = by_optimizer.get(name, 0.0) + (cell["wall_seconds"] or 0.0)
-    return {
-        "run_dir": str(run_dir),
-        "profile": manifest.get("profile"),
-        "cells": len(manifest["cells"]),
-        "wall_s": (stamp(manifest["finished"]) - stamp(manifest["created"])).total_seconds(),
-        "cell_seconds_by_optimizer": by_optimizer,
-    }
+    return run_timing(run_dir)
 
 
 def main(argv: list[str]) -> int:

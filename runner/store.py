@@ -260,5 +260,29 @@ def read_claims(run_dir: Path) -> list[ClaimResult]:
     return [ClaimResult.from_dict(c) for c in read_json(path)["claims"]]
 
 
+def run_timing(run_dir: Path) -> dict[str, Any]:
+    """A finished run's wall time (manifest ``created`` -> ``finished``), cell seconds summed by
+    optimizer, and its verdicts when judged (what the benchmarks report for a default profile)."""
+    manifest = read_json(run_dir / "manifest.json")
+    claims_path = run_dir / "claims.json"
+    claims = read_json(claims_path)["claims"] if claims_path.exists() else []
+
+    def stamp(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    by_optimizer: dict[str, float] = {}
+    for cell in manifest["cells"]:
+        name = cell["optimizer"]
+        by_optimizer[name] = by_optimizer.get(name, 0.0) + (cell.get("wall_seconds") or 0.0)
+    return {
+        "run_dir": str(run_dir),
+        "profile": manifest.get("profile"),
+        "cells": len(manifest["cells"]),
+        "wall_s": (stamp(manifest["finished"]) - stamp(manifest["created"])).total_seconds(),
+        "cell_seconds_by_optimizer": by_optimizer,
+        "verdicts": {c["id"]: c["verdict"] for c in claims},
+    }
+
+
 def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(jsonable(data), sort_keys=False, default_flow_style=None, width=100)
