@@ -127,14 +127,9 @@ def measure(net: str, method: str, steps: int, threads: str) -> dict:
     return row
 
 
-def run_summary(run_dir: Path) -> dict:
-    """Wall time, cell time by optimizer and verdicts of a finished run (its manifest)."""
-    from runner.store import run_timing
-
-    return run_timing(run_dir)
-
-
 def main(argv: list[str]) -> int:
+    from runner.store import run_timing  # a finished run's wall time and cell times
+
     if argv[:1] == ["--child"]:
         print(json.dumps(_child(argv[1], argv[2], int(argv[3]))))
         return 0
@@ -180,7 +175,7 @@ def main(argv: list[str]) -> int:
         )
         run_dir = (out / "latest").resolve()
     if run_dir is not None:
-        result["default_run"] = run_summary(run_dir.resolve())
+        result["default_run"] = run_timing(run_dir.resolve())
         summary = result["default_run"]
         print(f"run {summary['run_dir']}: {summary['cells']} cells in {summary['wall_s']:.0f} s")
         for name, seconds in summary["cell_seconds_by_optimizer"].items():

@@ -449,14 +449,9 @@ def size_extrapolation(rows: list[dict], size: str, profile: str, cap: bool = Fa
     return extrapolate(step_s, eval_s, profile_cells(profile), profile, compile_s)
 
 
-def run_summary(run_dir: Path) -> dict:
-    """Wall time, cell time by optimizer and verdicts of a finished run (its manifest)."""
-    from runner.store import run_timing
-
-    return run_timing(run_dir)
-
-
 def main(argv: list[str]) -> int:
+    from runner.store import run_timing  # a finished run's wall time and cell times
+
     if argv[:1] == ["--child"]:
         print(json.dumps(_child(argv[1], argv[2], int(argv[3]))))
         return 0
@@ -561,7 +556,7 @@ def main(argv: list[str]) -> int:
         "benchmark_wall_s": time.perf_counter() - clock,
     }
     if args.from_run is not None:
-        summary = run_summary(args.from_run.resolve())
+        summary = run_timing(args.from_run.resolve())
         result["default_run"] = summary
         print(f"run {summary['run_dir']}: {summary['cells']} cells in {summary['wall_s']:.0f} s")
         profile = summary["profile"]

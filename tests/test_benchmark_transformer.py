@@ -5,7 +5,6 @@ on synthetic inputs."""
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
@@ -119,23 +118,3 @@ def test_size_extrapolation_uses_the_cg_cap_only_when_asked(bench):
     assert plain["total_s"] == pytest.approx(200000 * 0.1 + 6000 * 2.0 + evals)
     assert capped["total_s"] == pytest.approx(200000 * 0.1 + 6000 * 20.0 + evals)
     assert bench.size_extrapolation(rows[:1], "paper", "paper") is None
-
-
-def test_run_summary_reads_the_manifest(bench, tmp_path):
-    cells = [
-        {"optimizer": "adam", "wall_seconds": 2.0},
-        {"optimizer": "adam", "wall_seconds": 3.0},
-        {"optimizer": "ggn", "wall_seconds": 10.0},
-        {"optimizer": "ggn_then_adam", "wall_seconds": None},
-    ]
-    manifest = {
-        "profile": "default",
-        "created": "2026-11-28T15:00:00Z",
-        "finished": "2026-11-28T15:12:30Z",
-        "cells": cells,
-    }
-    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    summary = bench.run_summary(tmp_path)
-    assert summary["wall_s"] == 750.0 and summary["cells"] == 4
-    assert summary["profile"] == "default"
-    assert summary["cell_seconds_by_optimizer"] == {"adam": 5.0, "ggn": 10.0, "ggn_then_adam": 0.0}
