@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 PROFILE_NAMES = ("smoke", "default", "paper")
 CLASSIFICATION_TASKS = ("modular_addition", "modular_addition_tokens", "mnist")
@@ -608,21 +615,23 @@ class ValueAtObservable(Strict):
     relative_to_initial: bool = False
 
 
+def _ordered_window(window: tuple[int, int]) -> tuple[int, int]:
+    if not 0 <= window[0] < window[1]:
+        raise ValueError(f"window must be [start, end] with 0 <= start < end, got {window}")
+    return window
+
+
+# Inclusive ``[start, end]`` steps of an observable's window (decay_rate, window).
+StepWindow = Annotated[tuple[int, int], AfterValidator(_ordered_window)]
+
+
 class DecayRateObservable(Strict):
     """``-slope`` of a least-squares line through ``ln(metric)`` against step over ``window``
     (inclusive), per group: an exponential decay ``e(t) ~ exp(-rate t)`` has rate ``rate``."""
 
     kind: Literal["decay_rate"]
     metric: str
-    window: tuple[int, int]
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DecayRateObservable:
-        if not 0 <= self.window[0] < self.window[1]:
-            raise ValueError(
-                f"window must be [start, end] with 0 <= start < end, got {self.window}"
-            )
-        return self
+    window: StepWindow
 
 
 class CrossingObservable(Strict):
@@ -651,17 +660,9 @@ class WindowObservable(Strict):
 
     kind: Literal["window"]
     metric: str
-    window: tuple[int, int]
+    window: StepWindow
     statistic: Literal["max", "min", "mean", "median"]
     relative_to_start: bool = False
-
-    @model_validator(mode="after")
-    def _ordered(self) -> WindowObservable:
-        if not 0 <= self.window[0] < self.window[1]:
-            raise ValueError(
-                f"window must be [start, end] with 0 <= start < end, got {self.window}"
-            )
-        return self
 
 
 class DelayObservable(Strict):
