@@ -1,16 +1,12 @@
 """pgdlab core: pure-JAX models, curvature, preconditioned optimizers, metrics and training loops.
 
-Nothing in ``core`` reads YAML or writes files; every function takes plain arrays and pytrees so
-that it can be used from a notebook.
+Nothing in ``core`` reads or writes files, reads YAML or the environment, or changes it on import
+(BLAS thread defaults are the runner's policy: :mod:`runner.threads`); every function takes plain
+arrays and pytrees so that it can be used from a notebook.
 """
 
-from core.threads import apply_thread_defaults
-
-# Before jax / numpy / scipy load OpenBLAS (see core/threads.py for the measurement behind it).
-apply_thread_defaults()
-
-from importlib.metadata import PackageNotFoundError  # noqa: E402
-from importlib.metadata import version as _dist_version  # noqa: E402
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
 
 try:
     __version__ = _dist_version("pgdlab")

@@ -11,7 +11,7 @@ after the last layer), with
 * mean-field parametrisation (Mei, Montanari and Nguyen 2018): ``g_w = 1/sqrt(fan_in)`` on the
   hidden layers and ``1/fan_in`` on the readout, so a two-layer net is the *average* of its
   ``N`` units. With the quadratic activation and no biases this is Kumar et al.'s modular-addition
-  model ``W_2 (W_1 x)^2 / (D N)`` (EXPERIMENTS.md section 4).
+  model ``W_2 (W_1 x)^2 / (D N)`` (docs/paper-notes.md#modular-mlp).
 
 ``output_gain`` multiplies the readout's gains (an uncentred output scale: Kumar et al.'s
 ``s^2``).

@@ -1,4 +1,6 @@
-"""Data generated from formulas (EXPERIMENTS.md sections 1, 2, 4, 5 and 10).
+"""Data generated from formulas, for the experiments of docs/paper-notes.md: the 1-D and 2-D
+regressions (``#regression-1d``, ``#regression-2d``), modular addition (``#modular-mlp``,
+``#transformer``), the polynomial teacher (``#polynomial``) and random Jacobians (``#lemmas``).
 
 Each task returns plain arrays. The regressions are deterministic (uniform grids, no seed); the
 grokking tasks draw their split or their Gaussian inputs from an explicit key.
@@ -64,7 +66,7 @@ def random_jacobian(
 ) -> LinearProblem:
     """``J = U diag(s) V^T`` with orthonormal ``U`` (``m x k``), ``V`` (``p x k``),
     ``k = min(m, p)`` and ``s`` log-spaced from ``singular_max`` to ``singular_min``; targets
-    ``y ~ N(0, I)`` (EXPERIMENTS.md section 10)."""
+    ``y ~ N(0, I)`` (docs/paper-notes.md#lemmas)."""
     k_u, k_v, k_y = jax.random.split(key, 3)
     k = min(residuals, parameters)
     u, _ = jnp.linalg.qr(jax.random.normal(k_u, (residuals, k), dtype))
@@ -87,8 +89,8 @@ def modular_addition(
     modulus: int, train_fraction: float, split_key: Array, dtype=None
 ) -> SplitData:
     """All ``p^2`` pairs ``(a, b)`` with input ``[onehot(a), onehot(b)]`` (``2p``) and target
-    ``onehot((a + b) mod p)`` (``p``) (Kumar et al.'s modular-addition task, EXPERIMENTS.md
-    section 4).
+    ``onehot((a + b) mod p)`` (``p``) (Kumar et al.'s modular-addition task,
+    docs/paper-notes.md#modular-mlp).
 
     The pairs are permuted with ``split_key`` and the first ``int(train_fraction * p^2)`` train
     (Kumar: ``torch.manual_seed(1); randperm``, whose order JAX cannot reproduce; the split is
@@ -118,7 +120,7 @@ def polynomial_teacher(
     key: Array, dimension: int, train_size: int, test_size: int, dtype=None
 ) -> tuple[SplitData, Array]:
     """``x ~ N(0, I_D)`` for train and test, ``beta ~ N(0, I_D)``, targets from
-    :func:`polynomial_target` (EXPERIMENTS.md section 5). Returns the data and ``beta``."""
+    :func:`polynomial_target` (docs/paper-notes.md#polynomial). Returns the data and ``beta``."""
     k_train, k_test, k_beta = jax.random.split(key, 3)
     x = jax.random.normal(k_train, (train_size, dimension), dtype)
     x_test = jax.random.normal(k_test, (test_size, dimension), dtype)
@@ -147,7 +149,7 @@ def modular_addition_sequences(
     loss_positions: LossPositions = "rhs",
 ) -> SequenceTask:
     """Every equation ``a + b = c (mod p)`` as Power et al.'s 7 tokens
-    ``<eos> a + b = c <eos>`` (EXPERIMENTS.md section 8).
+    ``<eos> a + b = c <eos>`` (docs/paper-notes.md#transformer).
 
     Vocabulary: the numbers ``0 .. p-1`` are their own ids, then ``<eos> = p``, ``+ = p+1``,
     ``= = p+2`` (``p + 3`` tokens; grok's shared 239-token vocabulary only adds unused rows).

@@ -1,4 +1,5 @@
-"""A small decoder-only transformer (Power et al. 2022, ``openai/grok``; EXPERIMENTS.md section 8).
+"""A small decoder-only transformer (Power et al. 2022, ``openai/grok``;
+docs/paper-notes.md#transformer).
 
 One sequence of token ids ``t: (T,)`` maps to the logits at the ``readout`` positions,
 ``(len(readout), vocab)`` (the positions that carry the loss; batch with ``jax.vmap``)::
@@ -147,7 +148,7 @@ def make_transformer(
     positions: Positions = "sinusoidal",
 ) -> Transformer:
     """Defaults: grok's model (2 blocks, d_model 128, 4 heads, FFN 512, post-LN, no biases,
-    sinusoidal positions; EXPERIMENTS.md section 8)."""
+    sinusoidal positions; docs/paper-notes.md#transformer)."""
     if not readout or not all(0 <= i < sequence_length for i in readout):
         raise ValueError(f"readout positions {readout} must lie in [0, {sequence_length})")
     k_embed, k_pos, k_unembed, *k_blocks = jax.random.split(key, 3 + layers)

@@ -1,4 +1,4 @@
-"""Hypothesis strategies shared by the tests (one place, as STYLE.md asks)."""
+"""Hypothesis strategies shared by the tests (one place for the whole suite)."""
 
 from __future__ import annotations
 

@@ -97,7 +97,8 @@ def test_post_layer_norm_forward_matches_the_formulas():
 
 
 def test_grok_architecture_has_455424_parameters():
-    """EXPERIMENTS.md section 8: 239-token vocabulary, d_model 128, 2 blocks, FFN 512, no biases."""
+    """grok's model (docs/paper-notes.md#transformer): 239-token vocabulary, d_model 128,
+    2 blocks, FFN 512, no biases."""
     model = transformer.make_transformer(
         jax.random.PRNGKey(0), vocab_size=239, sequence_length=6, readout=(4, 5)
     )

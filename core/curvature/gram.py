@@ -5,8 +5,9 @@ No path forms a ``p x p`` array, and only :func:`gram_from_jacobian` holds ``J``
 * :func:`gram_from_jacobian`: ``K = sum_leaf J_leaf J_leaf^T``; ``m`` reverse passes. Small models.
 * :func:`gram_matrix_free`: column blocks ``K[:, c] = J (J^T E_c)``; a reverse and a forward pass
   per column, chunked so that at most ``chunk_size x p`` numbers live at once. Any model.
-* :func:`structured_gram`: dense layers only (EXPERIMENTS.md section 0.4). For layer ``l`` with
-  input ``a_l(x)``, backprop vector ``g_{l,k}(x) = d f_k(x)/d z_l`` and gains ``g_w``, ``g_b``:
+* :func:`structured_gram`: dense layers only (docs/paper-notes.md#structured-gram). For layer
+  ``l`` with input ``a_l(x)``, backprop vector ``g_{l,k}(x) = d f_k(x)/d z_l`` and gains ``g_w``,
+  ``g_b``:
 
       K[(x,k),(x',k')] = sum_l (g_{l,k}(x) . g_{l,k'}(x')) (g_w^2 a_l(x) . a_l(x') + g_b^2)
 

@@ -10,7 +10,7 @@ re-solve is two ``m x m`` matvecs), the NTK spectrum and the error projected on 
 Cholesky solve (:func:`damped_solve_cholesky`) is cheaper for a single LM damping.
 
 In the linearised regime the error in eigenmode ``i`` contracts per step by ``1 - eta * rate_i``
-with the mode rates below (EXPERIMENTS.md section 0.1).
+with the mode rates below (docs/paper-notes.md#optimizer-updates).
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ a line search). The ``m x m`` system is solved by
 * ``cg``: matrix-free conjugate gradient with ``u -> mu u + J (J^T u)`` (one jvp + one vjp per
   iteration), for models whose ``K`` is too costly to build.
 
-Convention (EXPERIMENTS.md section 0.2): ``mu`` is compared with the eigenvalues of ``J J^T`` for
-the residual function *you pass*. :mod:`core.objectives` builds residuals scaled so that
-``0.5 ||r||^2`` is the training loss (``convention="loss"``, ``r = sqrt(2/m) (f - y)`` for mean MSE)
-or unscaled (``convention="raw"``, ``r = f - y``); the spec records which one.
+Convention (docs/paper-notes.md#residual-convention): ``mu`` is compared with the eigenvalues of
+``J J^T`` for the residual function *you pass*. :mod:`core.objectives` builds residuals scaled so
+that ``0.5 ||r||^2`` is the training loss (``convention="loss"``, ``r = sqrt(2/m) (f - y)`` for
+mean MSE) or unscaled (``convention="raw"``, ``r = f - y``); the spec records which one.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ import optax
 
 
 def log_linear(start: float, end: float, steps: int) -> optax.Schedule:
-    """``mu(i) = start * (end / start) ** min(i / steps, 1)`` (EXPERIMENTS.md section 0.3).
+    """``mu(i) = start * (end / start) ** min(i / steps, 1)``.
 
-    Equivalently ``exp(ln a + min(i/T, 1) (ln b - ln a))``: the paper's MNIST damping
-    (1e-2 -> 1e-4 over 500 steps) and transformer damping (1 -> 0.1 over 200 steps).
+    The paper's log-linear damping (docs/paper-notes.md#damping-schedule), equivalently
+    ``exp(ln a + min(i/T, 1) (ln b - ln a))``: its MNIST damping (1e-2 -> 1e-4 over 500 steps)
+    and transformer damping (1 -> 0.1 over 200 steps).
     """
     if start <= 0 or end <= 0:
         raise ValueError(f"log_linear needs positive endpoints, got start={start}, end={end}")

@@ -29,7 +29,7 @@ MLP_VARIANTS = [
         alpha_scope="all",
         bias_init="uniform_fan_in",
     ),
-    # Kumar et al.'s modular-addition model (EXPERIMENTS.md section 4), with s^2 = 2.25
+    # Kumar et al.'s modular-addition model (docs/paper-notes.md#modular-mlp), with s^2 = 2.25
     dict(
         activation="quadratic",
         initializer="normal",

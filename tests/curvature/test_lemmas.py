@@ -1,8 +1,10 @@
-"""Identities L1-L7 of EXPERIMENTS.md section 10 on random Jacobians, float64, drawn by Hypothesis.
+"""Identities L1-L7 of docs/paper-notes.md#lemmas on random Jacobians, float64, drawn by
+Hypothesis.
 
 Each test compares pgdlab's residual-space code with a plain numpy reference that is allowed to
-form ``p x p`` matrices (the sizes here are small). Tolerances follow EXPERIMENTS.md's table
-(errors <= 1e-9 in float64) unless a comment derives a looser bound from the conditioning.
+form ``p x p`` matrices (the sizes here are small). Tolerances follow the table of
+docs/paper-notes.md#lemmas (errors <= 1e-9 in float64) unless a comment derives a looser bound
+from the conditioning.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def test_l3_gn_projector(data, sample: RandomJacobian):
     identity = jnp.eye(kernel.shape[0])
     ours = np.asarray(kernel @ jax.vmap(lambda e: eigen.pseudo_inverse_solve(e, eps))(identity).T)
     # K K^+ multiplies by lambda and divides by it again: round-off grows like
-    # lambda_max / lambda_kept_min (EXPERIMENTS.md's 1e-9 was for a ratio of 1e7).
+    # lambda_max / lambda_kept_min (the 1e-9 of docs/paper-notes.md#lemmas was for a ratio of 1e7).
     kept = sample.eigenvalues[sample.eigenvalues > eps]
     bound = max(1e-9, 10 * EPS64 * float(np.max(sample.eigenvalues) / np.min(kept)))
     np.testing.assert_allclose(ours, primal, atol=bound)

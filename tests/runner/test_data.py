@@ -1,5 +1,6 @@
 """runner.data and `runner data`: which MNIST a spec reads, recorded in env.json; a missing or
-corrupt file is exit 4 naming the path, before any run directory exists."""
+corrupt file is exit 4 naming the path, before any run directory exists; the arrays a cell trains
+on (mnist_arrays) are those the runner has always used."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 from runner import cli
+from runner.data import mnist_arrays
+from runner.data.mnist import SHIPPED_PATH, MnistDataError
 
 SPEC = """\
 name: tiny_mnist
@@ -107,3 +110,62 @@ def test_full_source_without_data_is_exit_4(tmp_path, capsys, no_caches):
     code = cli.main(["run", str(_spec(tmp_path, "full")), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == cli.EXIT_USAGE and "no MNIST found" in err and "task.source" in err
+
+
+def _reference_arrays(task: dict) -> tuple[np.ndarray, ...]:
+    """A frozen copy of how runner/cell.py computed a shipped-digits task's arrays before
+    runner.data.mnist_arrays existed (read the npz, permute, /255, pool, one-hot)."""
+    with np.load(SHIPPED_PATH, allow_pickle=False) as archive:
+        images, labels = archive["images"], archive["labels"]
+    n, train = images.shape[0], task["train"]
+    test = n - train if task["test"] is None else task["test"]
+    order = np.random.default_rng(task["split_seed"]).permutation(n)
+    tr, te = order[:train], order[train : train + test]
+
+    def features(x: np.ndarray) -> np.ndarray:
+        x = x.reshape(-1, 28, 28).astype(np.float32) / 255.0
+        pool = task["pool"]
+        if pool > 1:
+            side = 28 // pool
+            x = x.reshape(-1, side, pool, side, pool).mean(axis=(2, 4))
+        return x.reshape(x.shape[0], -1)
+
+    def one_hot(y: np.ndarray) -> np.ndarray:
+        return np.eye(10, dtype=np.float32)[y]
+
+    return features(images[tr]), one_hot(labels[tr]), features(images[te]), one_hot(labels[te])
+
+
+@pytest.mark.parametrize(
+    "train,test,pool,split_seed",
+    [(1000, None, 2, 0), (1000, 2000, 1, 0), (8, 4, 4, 3), (500, 100, 7, 1)],
+)
+def test_mnist_arrays_are_bit_identical_to_the_old_computation(train, test, pool, split_seed):
+    task = {
+        "kind": "mnist",
+        "source": "shipped",
+        "path": None,
+        "train": train,
+        "test": test,
+        "pool": pool,
+        "split_seed": split_seed,
+    }
+    arrays = mnist_arrays(task)
+    expected = _reference_arrays(task)
+    assert len(arrays) == 4
+    for got, want in zip(arrays, expected, strict=True):
+        assert got.dtype == want.dtype == np.float32 and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
+    assert arrays[0].shape == (train, (28 // pool) ** 2) and arrays[1].shape == (train, 10)
+
+
+def test_mnist_arrays_are_read_once_and_shared_read_only(no_caches):
+    task = {"source": "auto", "path": None, "train": 8, "test": 4, "pool": 4, "split_seed": 0}
+    first = mnist_arrays(task)
+    again = mnist_arrays({**task, "kind": "mnist", "name": "ignored"})  # other keys: same arrays
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    assert not any(a.flags.writeable for a in first)
+    with pytest.raises(KeyError, match="split_seed"):
+        mnist_arrays({k: v for k, v in task.items() if k != "split_seed"})
+    with pytest.raises(MnistDataError, match="no MNIST found"):
+        mnist_arrays({**task, "source": "full"})

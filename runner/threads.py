@@ -15,6 +15,12 @@ Two mechanisms, because the environment variable only works before OpenBLAS is l
 * if they were imported first, cap the already-loaded OpenBLAS pools with ``threadpoolctl``.
 
 A value the user set in the environment is never overridden.
+
+This is the runner's policy, not part of the numerical library: importing :mod:`core` changes
+nothing. :func:`apply_thread_defaults` is called explicitly, first thing in ``runner``'s
+``main`` (before anything imports numpy or jax), in each ``local``-engine worker and at the start
+of every cell a submitit or ray worker runs (:func:`runner.engines.run_one`). A notebook or
+script that wants the same default calls it before importing numpy or jax.
 """
 
 from __future__ import annotations
@@ -34,7 +40,11 @@ def apply_thread_defaults() -> dict[str, str]:
 
     The result maps each variable to ``"<value> (default)"`` or ``"<value> (user)"``; when OpenBLAS
     was already loaded, ``"blas_runtime_limit"`` says how many threads threadpoolctl allowed.
+    Only the first call in a process decides; later calls return the same record (the variable
+    the first call set is not mistaken for the user's).
     """
+    if applied:
+        return dict(applied)
     blas_loaded = any(name in sys.modules for name in ("numpy", "scipy"))
     for name, value in THREAD_DEFAULTS.items():
         if name in os.environ:

