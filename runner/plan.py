@@ -23,6 +23,7 @@ from typing import Any
 
 from core import __version__
 from runner.spec import Spec
+from runner.text import number
 
 CELL_FIELDS = ("task", "model", "loss", "train", "metrics")
 
@@ -58,8 +59,10 @@ class Cell:
 
 
 def _short(value: Any) -> str:
+    """A sweep value in a cell id: a number as :func:`runner.text.number` with 6 digits (as
+    ``format(x, "g")``), a swept kind by its name, other mappings and lists by a short hash."""
     if isinstance(value, float):
-        return f"{value:g}"
+        return number(value, 6)
     if isinstance(value, dict) and isinstance(value.get("kind"), str):
         return value["kind"]
     if isinstance(value, (dict, list)):

@@ -1,6 +1,7 @@
 """What a run produces, in memory: one :class:`CellResult` per cell, one :class:`ClaimResult` per
 claim. The store (:mod:`runner.store`) writes and reads them; observables and claims
-(:mod:`runner.observables`, :mod:`runner.claims`) read cells; the report renders both.
+(:mod:`runner.kinds.observables`, :mod:`runner.kinds.claims`) read cells; the report renders
+both.
 
 Metric series
 -------------
@@ -23,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+
+from runner.text import one_of
 
 CellStatus = Literal["finished", "diverged", "error", "missing"]
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE", "ERROR"]
@@ -92,24 +95,19 @@ def _record_name(name: str) -> str:
     return "loss" if name == "loss" else name.removeprefix("train/")
 
 
-def one_of(want: Any) -> list[Any] | None:
-    """The values of a ``where`` entry ``{in: [a, b, ...]}``; None for a plain value."""
-    if isinstance(want, dict) and set(want) == {"in"} and isinstance(want["in"], list):
-        return want["in"]
-    return None
-
-
 def _selects(want: Any, value: Any) -> bool:
     choices = one_of(want)
     if choices is not None:
-        return any(_equal(value, choice) for choice in choices)
-    return _equal(value, want)
+        return any(same_value(value, choice) for choice in choices)
+    return same_value(value, want)
 
 
-def _equal(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Equality as a ``where`` reads it: numbers to a relative 1e-9 (``2`` selects ``2.0``),
+    anything else with ``==``."""
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=0.0)
-    return a == b
+    return bool(a == b)
 
 
 @dataclass
@@ -131,7 +129,7 @@ class ClaimResult:
     FAIL). ``margin`` is signed, positive when the claim's condition is met with room to spare
     (in the claim's own units, e.g. ``bound - observed``). ``figure`` tells the report what to
     draw: ``{"series": {...}, "groups": {...}}`` (either may be absent; the contract is written
-    at the top of :mod:`runner.claims`). After a JSON round trip non-finite numbers are the
+    at the top of :mod:`runner.kinds.claims`). After a JSON round trip non-finite numbers are the
     strings ``"nan"``, ``"inf"``, ``"-inf"``.
     """
 

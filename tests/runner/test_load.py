@@ -11,10 +11,13 @@ import re
 import textwrap
 from pathlib import Path
 
+import pydantic
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, model_validator
 
+from runner.kinds.base import SpecRuleError
 from runner.load import (
     MAX_FILE_BYTES,
     LoadedSpec,
@@ -25,6 +28,7 @@ from runner.load import (
     validate_file,
     validate_profiles,
 )
+from runner.load.errors import validation_problems
 from runner.spec import Spec
 
 CORPUS = Path(__file__).parent / "malformed"
@@ -325,7 +329,7 @@ def test_validate_profiles_checks_every_profile_once(write):
         (14, "train.steps"),
         (15, "train.stepz"),
     ]
-    assert problems[0].message.startswith("unknown key 'bogus' (allowed: id, statement, ")
+    assert problems[0].message.startswith("unknown key 'bogus' (allowed: kind, id, statement, ")
     assert problems[1].message.endswith("[profile 'smoke']")
     assert problems[2].message == "unknown key 'stepz'; did you mean 'steps'? [profile 'paper']"
 
@@ -433,6 +437,47 @@ def test_a_list_where_a_name_belongs_is_a_spec_error(spec_file):
         "--set claims.0.where.optimizer=[gd, lm]  claims.0.where.optimizer  "
         "claim 'lm_uniform': unknown optimizer ['gd', 'lm']"
     )
+
+
+# --- rule errors carry their key path ---------------------------------------------------------
+
+RULES_YAML = """\
+claims:
+  - id: first
+    axis: model.alpha
+  - id: second
+    kind: monotonic
+    axis: model.alfa
+"""
+
+
+class _Rules(BaseModel):
+    """Stands in for a spec whose model validator checks a rule between parts."""
+
+    model_config = ConfigDict(extra="allow")
+    path: tuple[str | int, ...]
+
+    @model_validator(mode="after")
+    def _check(self) -> _Rules:
+        raise SpecRuleError(self.path, "axis 'model.alfa' is not a sweep key")
+
+
+def _rule_problems(path: tuple[str | int, ...]) -> list[SpecProblem]:
+    data, positions = parse_yaml(RULES_YAML, "rules.yaml")
+    with pytest.raises(pydantic.ValidationError) as error:
+        _Rules.model_validate({**data, "path": path})
+    origins = {key: ("rules.yaml", line, col) for key, (line, col) in positions.items()}
+    return validation_problems(error.value, data, origins, "rules.yaml")
+
+
+def test_a_rule_error_is_reported_at_the_key_it_names():
+    (problem,) = _rule_problems(("claims", 1, "axis"))
+    assert problem.format() == "rules.yaml:6:5  claims.1.axis  axis 'model.alfa' is not a sweep key"
+
+
+def test_a_rule_error_under_a_missing_key_is_reported_at_its_deepest_existing_parent():
+    (problem,) = _rule_problems(("claims", 1, "where", "optimizer"))
+    assert (problem.line, problem.col, problem.path) == (4, 5, "claims.1.where.optimizer")
 
 
 # --- robustness --------------------------------------------------------------------------------

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
+from runner.load import load_spec
 from runner.plan import plan
 from runner.spec import Spec
 
@@ -62,3 +68,20 @@ def test_hashes_are_stable_and_distinct():
     first, second = _cells(), _cells()
     assert [c.hash for c in first] == [c.hash for c in second]
     assert len({c.hash for c in first}) == len(first)
+
+
+RECORDED = Path(__file__).parent / "data" / "plan_hashes.json"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("spec_path", sorted(json.loads(RECORDED.read_text())))
+def test_cell_ids_and_hashes_unchanged(spec_path):
+    """Every shipped spec plans the cells it planned when ``plan_hashes.json`` was recorded (per
+    profile; ``<base>`` is no profile): a refactor must not rename a cell or invalidate a stored
+    result."""
+    recorded = json.loads(RECORDED.read_text())[spec_path]
+    planned = {}
+    for profile in recorded:
+        loaded = load_spec(ROOT / spec_path, profile=None if profile == "<base>" else profile)
+        planned[profile] = [[c.cell_id, c.hash] for c in plan(loaded.spec, loaded.resolved)]
+    assert planned == recorded

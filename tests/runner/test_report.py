@@ -358,7 +358,7 @@ def test_broken_figure_does_not_break_the_report(view: RunView, monkeypatch) -> 
     def boom(spec, cells):
         raise ValueError("bad figure spec")
 
-    monkeypatch.setattr(report, "series_figure", boom)
+    monkeypatch.setattr(report.figures, "series_figure", boom)
     page = render_report(view)
     assert "figure could not be drawn: ValueError: bad figure spec" in page
 
