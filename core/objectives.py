@@ -7,7 +7,8 @@ e.g. the reference copy of :class:`core.models.CenteredModel`) and is called wit
 * ``loss(params, batch)``: the scalar training loss;
 * ``extra_args(params, batch)``: a dict for ``optimizer.update(..., **extra_args)``.
 
-Residual convention for mean-squared error (EXPERIMENTS.md section 0.2), on ``m`` residual entries:
+Residual convention for mean-squared error (docs/paper-notes.md#residual-convention), on ``m``
+residual entries:
 
 * ``"loss"`` (recommended): ``r = sqrt(2/m) (f - y)``, so ``0.5 ||r||^2 = mean((f - y)^2)``,
   ``J^T r`` is the gradient of the loss and ``J^T J`` its Gauss-Newton matrix; LM's ``mu`` and
@@ -18,7 +19,7 @@ Residual convention for mean-squared error (EXPERIMENTS.md section 0.2), on ``m`
 ``scale`` divides both: ``L = mean((f - y)^2) / scale^2`` and ``r = c (f - y) / scale``. With
 ``scale = alpha`` for a model ``alpha (h - h_0)`` this is the lazy-training objective
 ``(1/alpha^2) R(alpha h)`` of Chizat, Oyallon and Bach (2019), whose Jacobian is that of
-``(f - f_0) / alpha`` (EXPERIMENTS.md sections 4 and 5).
+``(f - f_0) / alpha`` (docs/paper-notes.md#modular-mlp and docs/paper-notes.md#polynomial).
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class SoftmaxCrossEntropy(Objective):
 class LinearLeastSquares(Objective):
     """``L = mean((J theta - y)^2)`` for a fixed matrix ``J`` (``m x p``); ``params`` is ``theta``.
 
-    The linear model of the lemma checks (EXPERIMENTS.md section 10). ``batch`` is ignored (full
+    The linear model of the lemma checks (docs/paper-notes.md#lemmas). ``batch`` is ignored (full
     batch). ``gram_fn`` returns ``c^2 J J^T`` exactly, with ``c`` from the residual convention.
     """
 
@@ -140,8 +141,10 @@ class LinearLeastSquares(Objective):
     convention: ResidualConvention = eqx.field(static=True, default="loss")
 
     def predict(self, params: Any, inputs: Array) -> Array:
+        """``(J theta)`` as an ``(m, 1)`` column, shaped like every model's outputs and like the
+        targets the runner pairs it with (``inputs`` are ignored)."""
         del inputs
-        return self.jacobian @ params
+        return (self.jacobian @ params)[:, None]
 
     def loss(self, params: Any, batch: Batch) -> Array:
         return jnp.mean((self.jacobian @ params - self.targets) ** 2)

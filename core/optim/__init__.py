@@ -10,6 +10,8 @@ needs): ``residual_fn``, ``gram_fn`` (LM, GN), ``logits_fn`` (GGN), ``value``, `
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import optax
 
 from core.curvature.cg import ToleranceKind
@@ -29,7 +31,7 @@ from core.optim.levenberg_marquardt import (
     scale_by_levenberg_marquardt,
 )
 from core.optim.schedules import as_schedule, log_linear
-from core.optim.search import SearchInfo, armijo_backtracking, fixed_step
+from core.optim.search import OnFailure, SearchInfo, armijo_backtracking, fixed_step
 from core.optim.switch import SwitchInfo, switch_at
 
 
@@ -75,23 +77,43 @@ def gauss_newton(
 
 
 def generalized_gauss_newton(
+    learning_rate: float | optax.Schedule,
     damping: float | optax.Schedule,
     *,
+    search: Literal["fixed", "armijo"] = "armijo",
+    weight_decay: Any = None,
     cg_max_iterations: int = 150,
     cg_tol: float = 1e-6,
     cg_tol_kind: ToleranceKind = "relative",
-    initial_step: float = 1.0,
     armijo_c: float = 1e-4,
     armijo_tau: float = 0.5,
     max_halvings: int = 10,
+    on_failure: OnFailure = "smallest",
 ) -> optax.GradientTransformationExtraArgs:
-    """GGN direction ``(mu I + J^T H J)^{-1} g`` by CG, Armijo backtracking step (App. B)."""
-    return optax.chain(
+    """GGN direction ``h = (mu I + J^T H J)^{-1} g`` by CG, then ``theta <- theta - eta h`` with
+    ``eta`` from Armijo backtracking starting at ``learning_rate`` (App. B, ``search="armijo"``)
+    or ``eta = learning_rate`` (``"fixed"``), then, when ``weight_decay`` is given, the decoupled
+    decay ``theta <- theta - learning_rate * weight_decay * theta`` (AdamW's form)."""
+    step = (
+        fixed_step(learning_rate)
+        if search == "fixed"
+        else armijo_backtracking(
+            learning_rate,
+            c=armijo_c,
+            tau=armijo_tau,
+            max_halvings=max_halvings,
+            on_failure=on_failure,
+        )
+    )
+    parts = [
         scale_by_generalized_gauss_newton(
             damping, cg_max_iterations=cg_max_iterations, cg_tol=cg_tol, cg_tol_kind=cg_tol_kind
         ),
-        armijo_backtracking(initial_step, c=armijo_c, tau=armijo_tau, max_halvings=max_halvings),
-    )
+        step,
+    ]
+    if weight_decay is not None:
+        parts.append(optax.add_decayed_weights(-learning_rate * weight_decay))
+    return optax.chain(*parts)
 
 
 __all__ = [

@@ -81,7 +81,7 @@ def test_direction_solves_damped_system(x64):
 
 def test_ggn_with_armijo_decreases_the_loss():
     objective, params, batch = _classifier()
-    tx = optim.generalized_gauss_newton(1.0, cg_max_iterations=20)
+    tx = optim.generalized_gauss_newton(1.0, 1.0, cg_max_iterations=20)
     state = tx.init(params)
     losses = []
     for _ in range(5):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core import tasks
-from runner.cell import build_objective, build_problem, evaluator, run_cell
+from runner.cell import build, evaluator, run_cell
 
 
 def _params(task, model, metrics, optimizer, steps=20, eval_every=5, scale=1.0):
@@ -68,11 +68,10 @@ def test_ray_fft_error_is_the_nyquist_bin_of_the_residual_along_the_ray(x64):
         },
     ]
     config = _params(POLY, MEAN_FIELD, metrics, {"kind": "gd", "learning_rate": 1.0})
-    problem = build_problem(POLY, jax.random.PRNGKey(0))
-    objective, params = build_objective(config, problem, jax.random.PRNGKey(1))
+    kinds, problem, objective, params = build(config)
     # perturb so that f != f_0 (the centred model is zero at initialisation)
     params = jax.tree.map(lambda w: w * 1.1, params)
-    evaluate = evaluator(__import__("json").dumps(metrics, sort_keys=True), problem.grid_shape)
+    evaluate = evaluator(kinds.metrics, problem.grid_shape)
     data = {
         "inputs": problem.evaluation[0],
         "targets": problem.evaluation[1],
@@ -122,8 +121,7 @@ def test_modular_cell_records_train_and_test_accuracy():
 
 def test_loss_scale_divides_the_loss():
     config = _params(POLY, MEAN_FIELD, [], {"kind": "gd", "learning_rate": 1.0}, scale=2.0)
-    problem = build_problem(POLY, jax.random.PRNGKey(0))
-    objective, params = build_objective(config, problem, jax.random.PRNGKey(1))
+    _, problem, objective, params = build(config)
     inputs, targets = problem.train_data
     plain = jnp.mean((objective.predict(params, inputs) - targets) ** 2)
     assert float(objective.loss(params, problem.train_data)) == pytest.approx(float(plain) / 4)
@@ -160,7 +158,8 @@ ADAMW = {
 
 
 def test_mnist_problem_from_the_shipped_digits():
-    problem = build_problem(MNIST_TASK, jax.random.PRNGKey(0))
+    config = _params(MNIST_TASK, RELU, [], {"kind": "gd", "learning_rate": 0.1})
+    _, problem, _, _ = build(config)
     x, y = problem.train_data
     assert x.shape == (40, 49) and y.shape == (40, 10) and problem.output_dim == 10
     assert problem.evaluation[0].shape == (60, 49)

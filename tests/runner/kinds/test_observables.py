@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter
 
-from runner.observables import ALL_GROUPS, OBSERVABLE_KINDS, Observed, observe
+from runner.kinds.observables import ALL_GROUPS, Observed, observe
 from runner.results import CellResult
 from runner.spec import Observable
 
@@ -49,17 +49,6 @@ def observables(**specs) -> dict[str, Observable]:
 def run(spec: dict, c: CellResult, extra: dict | None = None) -> Observed:
     obs = observables(x=spec, **(extra or {}))
     return observe("x", obs, c)
-
-
-def test_registry_covers_every_observable_kind():
-    assert set(OBSERVABLE_KINDS) == {
-        "final",
-        "value_at",
-        "decay_rate",
-        "crossing",
-        "window",
-        "delay",
-    }
 
 
 def test_final_and_relative_to_initial():
@@ -201,54 +190,33 @@ def spiking_cell(**kwargs) -> CellResult:
     return cell(values=values, **kwargs)
 
 
+def window_max(window: list[int], **extra) -> dict:
+    """The ``window`` observable: the largest ``fft_error`` in ``window``."""
+    return {"kind": "window", "statistic": "max", "metric": "fft_error", "window": window, **extra}
+
+
 def test_window_max_and_relative_to_its_start():
     c = spiking_cell()
-    got = run(
-        {"kind": "window", "statistic": "max", "metric": "fft_error", "window": [1000, 2000]}, c
-    )
+    got = run(window_max([1000, 2000]), c)
     assert got.values == dict.fromkeys(LABELS, 7.0)
     # divided by the value at the last evaluation at or before step 1000 (0.5 at 1000)
-    got = run(
-        {
-            "kind": "window",
-            "statistic": "max",
-            "metric": "fft_error",
-            "window": [1000, 2000],
-            "relative_to_start": True,
-        },
-        c,
-    )
+    got = run(window_max([1000, 2000], relative_to_start=True), c)
     assert got.values == dict.fromkeys(LABELS, 14.0)
-    got = run(
-        {
-            "kind": "window",
-            "statistic": "max",
-            "metric": "fft_error",
-            "window": [990, 1050],
-            "relative_to_start": True,
-        },
-        c,
-    )  # start value 1.0 (step 950), largest value in [990, 1050] is 0.5 (steps 1000, 1050)
+    got = run(window_max([990, 1050], relative_to_start=True), c)
+    # start value 1.0 (step 950), largest value in [990, 1050] is 0.5 (steps 1000, 1050)
     assert got.values == dict.fromkeys(LABELS, 0.5)
     # the window before the spike does not see it
-    got = run({"kind": "window", "statistic": "max", "metric": "fft_error", "window": [0, 1050]}, c)
+    got = run(window_max([0, 1050]), c)
     assert got.values == dict.fromkeys(LABELS, 1.0)
 
 
 def test_window_missing_when_not_covered():
     c = spiking_cell()
-    late = run(
-        {"kind": "window", "statistic": "max", "metric": "fft_error", "window": [1500, 3000]}, c
-    )
+    late = run(window_max([1500, 3000]), c)
     assert "training ended at step 2000" in late.why_missing("0")
-    gap = run(
-        {"kind": "window", "statistic": "max", "metric": "fft_error", "window": [1010, 1040]}, c
-    )
+    gap = run(window_max([1010, 1040]), c)
     assert "no evaluation in window" in gap.why_missing("0")
-    diverged = run(
-        {"kind": "window", "statistic": "max", "metric": "fft_error", "window": [100, 1500]},
-        cell(status="diverged", diverged_at=1200),
-    )
+    diverged = run(window_max([100, 1500]), cell(status="diverged", diverged_at=1200))
     assert "diverged at step 1200" in diverged.why_missing("0")
 
 
