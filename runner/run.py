@@ -231,7 +231,7 @@ def run_spec(
 
 
 def judge_and_report(run_dir: Path, loaded: LoadedSpec, manifest: dict) -> list[ClaimResult]:
-    from runner.claims import judge
+    from runner.kinds.claims import judge
 
     cells = store.load_cells(run_dir, manifest)
     claims = judge(loaded.spec, cells)

@@ -2,36 +2,27 @@
 
 ``runner claims --markdown > docs/claims.md`` writes it; ``tests/test_docs.py`` regenerates it in
 memory and fails when the committed file differs. For every kind of
-:data:`runner.claims.CLAIM_KINDS` (through :func:`runner.claims.describe_kinds`) it gives the
-summary, the parameters with types and defaults, a minimal example and the two sentences the
-kind renders for that example: the prescriptive one (what the claim expects, from its
-parameters) and the diagnostic one (what was observed), the latter from judging the example on
-synthetic cells (:func:`synthetic_judgement`), so it shows the form of a real report's sentence.
+:data:`runner.kinds.claims.CLAIM_KINDS` (through :func:`runner.kinds.claims.describe_kinds`) it
+gives the summary, the parameters with types, defaults and meanings (the fields' descriptions), a
+minimal example and the two sentences the kind renders for that example: the prescriptive one
+(what the claim expects, from its parameters) and the diagnostic one (what was observed), the
+latter from judging the example on synthetic cells (:func:`synthetic_judgement`), so it shows the
+form of a real report's sentence.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 import yaml
 
+from runner.kinds.claims import ClaimBase, describe_kinds, judge
+from runner.kinds.fields import default_text, parameters, table
 from runner.results import CellResult, ClaimResult
-from runner.spec import ClaimBase, Spec
+from runner.spec import Spec
 
 COMMAND = "runner claims --markdown > docs/claims.md"
-
-# Meanings of the parameters every kind shares (ClaimBase), where the schema has no description.
-COMMON_MEANINGS = {
-    "id": "unique name of the claim (letters, digits, `_ . -`); the report and junit use it",
-    "statement": "the claim in words, as the paper (or your hypothesis) says it",
-    "expected": "`fail` makes a negative control: it holds when the data make it FAIL",
-    "min_seeds": "fewer seeds in a selection than this: INCONCLUSIVE",
-    "on_missing": "a missing value in a needed group (a mode that never crossed, a diverged "
-    "cell): INCONCLUSIVE, or FAIL",
-    "aggregate": "how per-seed numbers are combined (a bootstrap 95% interval with 3+ seeds)",
-}
 
 # --- synthetic cells for the diagnostic sentence -------------------------------------------------
 
@@ -142,8 +133,6 @@ def _spec(example: dict[str, Any], observable: dict[str, Any], cells: list[CellR
 def synthetic_judgement(example: dict[str, Any]) -> tuple[ClaimResult | None, dict | None]:
     """The example claim judged on synthetic cells, and the observable definition used (None,
     None when no candidate observable fits the example)."""
-    from runner.claims import judge
-
     cells = _cells(example)
     names = " ".join(_observable_names(example)).lower()
     hinted = [kind for word, kind in HINTS.items() if word in names]
@@ -165,30 +154,15 @@ def synthetic_judgement(example: dict[str, Any]) -> tuple[ClaimResult | None, di
 # --- markdown -----------------------------------------------------------------------------------
 
 
-def _cell(text: str) -> str:
-    """Text for a markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _code(text: str) -> str:
-    return f"`{text}`".replace("|", "\\|")
-
-
-def _default(param: dict[str, Any]) -> str:
-    if param["required"]:
-        return "required"
-    return _code(json.dumps(param["default"]))
-
-
 def _flow(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, default_flow_style=True, sort_keys=False, width=1000).strip()
 
 
 def _types_section(kinds: list[dict[str, Any]]) -> list[str]:
-    """Lines for the spec models that parameter types name (``Side``): their fields."""
+    """Lines for the models that parameter types name (``Side``): their fields and meanings."""
     from pydantic import BaseModel
 
-    from runner import spec as spec_module
+    from runner.kinds import claims as claims_package
 
     names = sorted(
         {
@@ -200,32 +174,33 @@ def _types_section(kinds: list[dict[str, Any]]) -> list[str]:
     )
     lines = []
     for name in names:
-        model = getattr(spec_module, name, None)
+        model = getattr(claims_package, name, None)
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             continue
         fields = ", ".join(
-            f"`{field}` ("
-            + (
-                "required"
-                if info.is_required()
-                else f"default {_code(json.dumps(info.get_default(call_default_factory=True)))}"
-            )
+            f"`{p['name']}` ("
+            + ("required" if p["required"] else f"default {default_text(p)}")
+            + (f": {p['description']}" if p["description"] else "")
             + ")"
-            for field, info in model.model_fields.items()
+            for p in parameters(model)
         )
         doc = " ".join((model.__doc__ or "").split())
         lines.append(f"- `{name}`: {doc} Fields: {fields}.")
     return ["", "Types named below:", "", *lines] if lines else []
 
 
+def _own(param: dict[str, Any], common: dict[str, Any]) -> bool:
+    """A kind's own parameter, or a common one it redefines (``seed_spread``'s ``min_seeds``)."""
+    base = common.get(param["name"])
+    return base is None or param["description"] != (base.description or "")
+
+
 def claims_markdown() -> str:
     """The text of ``docs/claims.md``."""
-    from runner.claims import describe_kinds
-
     kinds = describe_kinds()
     common = list(ClaimBase.model_fields)
     out = [
-        f"<!-- Generated by `{COMMAND}` from the claim registry (runner/claims.py).",
+        f"<!-- Generated by `{COMMAND}` from the claim registry (runner/kinds/claims/).",
         "     Do not edit by hand: tests/test_docs.py fails when this file is out of date. -->",
         "",
         "# Claim reference",
@@ -250,26 +225,15 @@ def claims_markdown() -> str:
         "|---|---|---|---|",
     ]
     first = {p["name"]: p for p in kinds[0]["parameters"]} if kinds else {}
-    for name in common:
-        if name not in first:
-            continue
-        param = first[name]
-        meaning = param["description"] or COMMON_MEANINGS.get(name, "")
-        out.append(f"| `{name}` | {_code(param['type'])} | {_default(param)} | {_cell(meaning)} |")
+    out += table([first[name] for name in common if name in first], "parameter")[2:]
     out += _types_section(kinds)
     out += ["", "## Kinds", ""]
     out += [f"- [`{k['kind']}`](#{k['kind']}): {k['summary']}" for k in kinds]
     for kind in kinds:
         out += ["", f"### {kind['kind']}", "", kind["summary"], ""]
-        own = [p for p in kind["parameters"] if p["name"] not in common]
-        described = any(p["description"] for p in own)
+        own = [p for p in kind["parameters"] if _own(p, ClaimBase.model_fields)]
         if own:
-            head = "| parameter | type | default |" + (" meaning |" if described else "")
-            out += [head, "|---|---|---|" + ("---|" if described else "")]
-            for param in own:
-                row = f"| `{param['name']}` | {_code(param['type'])} | {_default(param)} |"
-                out.append(row + (f" {_cell(param['description'])} |" if described else ""))
-            out.append("")
+            out += [*table(own, "parameter"), ""]
         example_yaml = yaml.safe_dump(
             {"claims": [kind["example_data"]]}, sort_keys=False, width=1000
         )

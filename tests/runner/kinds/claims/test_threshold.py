@@ -1,0 +1,93 @@
+"""The ``threshold`` claim kind on synthetic cells (see helpers.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from runner.kinds.claims import judge
+from tests.runner.kinds.claims.helpers import (
+    CELLS,
+    grokking_cell,
+    grokking_judge,
+    make_spec,
+    one,
+    run_cells,
+    threshold,
+)
+
+
+def test_threshold_all_pass_and_fail():
+    ok = one(threshold("final_rel", {"optimizer": "gn"}, "<", 1e-6), CELLS)
+    assert ok.verdict == "PASS" and ok.holds and ok.margin > 0
+    bad = one(threshold("final_rel", {"optimizer": "gd"}, "<", 1e-3), CELLS)
+    assert bad.verdict == "FAIL" and bad.margin < 0
+    assert "2 of 5 modes < 0.001; not: mode 2 (0.0176), 3" in bad.observed_sentence
+    # one row per seed and group, then one aggregate row per group
+    assert len(bad.evidence) == 3 * 5 + 5
+    assert [row.passed for row in bad.evidence[-5:]] == [True, True, False, False, False]
+    assert bad.figure["groups"]["band"] == [None, 1e-3]
+    assert bad.figure["series"]["metric"] == "fft_error" and bad.figure["series"]["log_y"]
+
+
+def test_threshold_any_and_reductions():
+    base = {"kind": "threshold", "observable": "final_rel", "where": {"optimizer": "gd"}}
+    assert one({**base, "op": ">", "value": 0.3, "reduce": "any"}, CELLS).verdict == "PASS"
+    # max over modes of exp(-0.0005 * 2000 * (1 + 0.01 s)) ~ 0.37
+    assert one({**base, "op": ">", "value": 0.3, "reduce": "max"}, CELLS).verdict == "PASS"
+    result = one({**base, "op": ">", "value": 0.5, "reduce": "max"}, CELLS)
+    assert result.verdict == "FAIL"
+    assert result.observed["value"] == pytest.approx(np.exp(-0.0005 * 2000 * 1.01))
+    assert result.margin == pytest.approx(result.observed["value"] - 0.5)
+    assert "at mode 4" in result.observed_sentence
+
+
+def test_threshold_scalar_reports_bootstrap_ci():
+    result = one(threshold("final_loss", {"optimizer": "gn"}, "<", 1e-9), CELLS)
+    assert result.verdict == "PASS"
+    ci = result.observed["groups"][""]["ci95"]
+    assert ci[0] <= result.observed["groups"][""]["value"] <= ci[1]
+    assert "95% CI" in result.observed_sentence
+    single = one(threshold("final_loss", {"optimizer": "gn", "seed": 0}, "<", 1e-9), CELLS)
+    assert single.observed["groups"][""]["ci95"] is None
+
+
+# --- the word for a group comes from the metric's kind, not its recorded name -----------------
+
+
+def test_threshold_on_a_scalar_metric_says_nothing_of_groups():
+    """A final accuracy has no groups: the sentence must not say "in every group"."""
+    cells = [grokking_cell("lm", a, 10, 60, seed=s) for a in (1, 2, 4) for s in (0, 1)]
+    claim = threshold("final_accuracy", {"optimizer": "lm", "model.alpha": 1}, ">", 0.9)
+    result = grokking_judge(
+        claim, cells, {"final_accuracy": {"kind": "final", "metric": "accuracy"}}
+    )
+    assert result.verdict == "PASS"
+    assert result.expected_sentence == (
+        "In cells with optimizer=lm, model.alpha=1, the final accuracy (final_accuracy) is > 0.9 "
+        "(median over seeds)."
+    )
+    assert result.observed_sentence == "Observed 1 (median over 2 seeds), > 0.9."
+
+
+def test_a_mode_metric_under_another_name_keeps_the_word_mode():
+    """``metrics: [{kind: fft_error, name: fft}]``: its groups are still modes, in both sentences
+    and in the evidence."""
+    cells = []
+    for cell in run_cells():
+        cell.metrics = {("fft" if k == "fft_error" else k): v for k, v in cell.metrics.items()}
+        cell.groups = {("fft" if k == "fft_error" else k): v for k, v in cell.groups.items()}
+        cells.append(cell)
+    spec = make_spec(
+        [{"id": "c", **threshold("final_rel", {"optimizer": "gd"}, "<", 1e-3)}],
+        observables={"final_rel": {"kind": "final", "metric": "fft", "relative_to_initial": True}},
+        metrics=[{"kind": "fft_error", "name": "fft", "modes": 5}],
+    )
+    (result,) = judge(spec, cells)
+    assert result.expected_sentence == (
+        "In cells with optimizer=gd, the final fft / its step-0 value (final_rel) is < 0.001 in "
+        "every mode (median over seeds)."
+    )
+    assert "2 of 5 modes < 0.001; not: mode 2 (0.0176), 3" in result.observed_sentence
+    assert result.evidence[0].label == "s0 mode 0"
+    assert result.evidence[-1].label == "median over 3 seeds mode 4"

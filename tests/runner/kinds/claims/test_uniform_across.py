@@ -1,0 +1,54 @@
+"""The ``uniform_across`` claim kind on synthetic cells (see helpers.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.runner.kinds.claims.helpers import CELLS, curves, one
+
+
+def test_expected_sentence_names_the_observable_and_scope():
+    result = one(
+        {
+            "kind": "uniform_across",
+            "observable": "rates",
+            "where": {"optimizer": "gn"},
+            "groups": ["1", "2", "3", "4"],
+            "max": 2,
+        },
+        CELLS,
+    )
+    assert result.expected_sentence == (
+        "In cells with optimizer=gn, the max/min ratio of the decay rate of fft_error on steps "
+        "100..1000 (rates) across modes 1..4 is at most 2 (median over seeds)."
+    )
+
+
+def test_uniform_across_ratio_and_cv():
+    gn = {"kind": "uniform_across", "observable": "rates", "where": {"optimizer": "gn"}}
+    ok = one({**gn, "max": 2}, CELLS)
+    assert ok.verdict == "PASS"
+    assert ok.observed["value"] == pytest.approx(0.0102 / 0.0098)
+    assert ok.margin == pytest.approx(np.log(2) - np.log(0.0102 / 0.0098))
+    assert "smallest: mode 3" in ok.observed_sentence
+    gd = {**gn, "where": {"optimizer": "gd"}}
+    assert one({**gd, "max": 2}, CELLS).verdict == "FAIL"
+    assert one({**gd, "min": 5}, CELLS).verdict == "PASS"  # spectral bias: ratio 20
+    assert one({**gn, "statistic": "cv", "max": 0.05}, CELLS).verdict == "PASS"
+    assert one({**gd, "statistic": "cv", "max": 0.05}, CELLS).verdict == "FAIL"
+
+
+def test_uniform_across_with_a_non_decaying_group():
+    """A mode that grows while the others decay makes the max/min spread unbounded: a uniformity
+    bound fails, a non-uniformity bound passes; with no positive value at all it is undefined."""
+    cells = [curves("gn", 0, [0.01, 0.01, -0.001, 0.01, 0.01])]  # mode 2 grows
+    claim = {"kind": "uniform_across", "observable": "rates", "where": {"optimizer": "gn"}}
+    uniform = one({**claim, "max": 2}, cells)
+    assert uniform.verdict == "FAIL"
+    assert uniform.observed["value"] == float("inf")
+    assert one({**claim, "min": 5}, cells).verdict == "PASS"
+    stalled = [curves("gn", 0, [-0.01, -0.001, -0.002, -0.01, -0.01])]
+    undefined = one({**claim, "max": 2}, stalled)
+    assert undefined.verdict == "INCONCLUSIVE"
+    assert "no positive value" in undefined.reason
