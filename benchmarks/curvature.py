@@ -28,7 +28,8 @@ difference is noise-prone when step times vary, as the naive method's do).
 
 ``--compare-threads`` re-runs ``lm-cholesky``, ``lm-eigh`` and ``gn-eigh`` in two fresh
 interpreters with ``OPENBLAS_NUM_THREADS=1`` and ``=2`` (JAX's CPU Cholesky / eigh / SVD run in
-scipy's OpenBLAS; ``core`` picks 1 thread unless the variable is set, see ``core/threads.py``).
+scipy's OpenBLAS; this script, like ``runner``, applies the 1-thread default of
+``runner/threads.py`` unless the variable is set).
 
 Run from the repository root::
 
@@ -54,22 +55,27 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-import core.threads  # first: core applies its OpenBLAS thread default before numpy / scipy load
+from common import time_calls  # benchmarks/common.py (loads neither numpy nor jax)
+
+import runner.threads  # imports neither numpy nor jax
+
+# First: the OpenBLAS thread default (runner/threads.py), before numpy / scipy load.
+runner.threads.apply_thread_defaults()
 
 # isort: split
-import jax
-import jax.numpy as jnp
-import jax.scipy.linalg as jsl
-import optax
-from jax.flatten_util import ravel_pytree
-from threadpoolctl import threadpool_info
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import jax.scipy.linalg as jsl  # noqa: E402
+import optax  # noqa: E402
+from jax.flatten_util import ravel_pytree  # noqa: E402
+from threadpoolctl import threadpool_info  # noqa: E402
 
-from core.curvature import materialized_jacobian
-from core.diagnostics import largest_intermediate
-from core.models import make_mlp, parameter_count, partition_trainable
-from core.objectives import MeanSquaredError
-from core.optim import collect_info, scale_by_gauss_newton, scale_by_levenberg_marquardt
-from core.tasks import regression_1d
+from core.curvature import materialized_jacobian  # noqa: E402
+from core.diagnostics import largest_intermediate  # noqa: E402
+from core.models import make_mlp, parameter_count, partition_trainable  # noqa: E402
+from core.objectives import MeanSquaredError  # noqa: E402
+from core.optim import collect_info, scale_by_gauss_newton, scale_by_levenberg_marquardt  # noqa: E402
+from core.tasks import regression_1d  # noqa: E402
 
 LM_DAMPING = 1e-2
 GN_EPS = 1e-6
@@ -103,15 +109,9 @@ def time_aot_compile(fn: Any, args: tuple) -> float:
 
 
 def time_call(fn: Callable[..., Any], args: tuple, repeats: int) -> tuple[Timing, Any]:
-    """Time the first call, then ``repeats`` steady-state calls; return the timing and output."""
-    start = time.perf_counter()
-    out = jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - start
-    steps = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = jax.block_until_ready(fn(*args))
-        steps.append(time.perf_counter() - start)
+    """Time the first call, then ``repeats`` steady-state calls (:func:`common.time_calls`);
+    return the timing and output."""
+    first, steps, out = time_calls(fn, args, repeats)
     median = statistics.median(steps)
     return Timing(first, first - median, median, min(steps), max(steps), repeats), out
 
@@ -265,24 +265,40 @@ def _gn_transforms() -> dict[str, optax.GradientTransformationExtraArgs]:
 # --- sections ----------------------------------------------------------------------------------
 
 
-def run_lm(repeats: int, naive_repeats: int, methods: tuple[str, ...] | None) -> dict[str, Any]:
-    """Section 1 (and 3 for its rows); ``methods=None``: the naive reference and every solver."""
-    params, objective, batch = lm_problem()
-    p, m = parameter_count(params), batch[1].size
+def measure_directions(
+    transforms: dict[str, optax.GradientTransformationExtraArgs],
+    methods: tuple[str, ...] | None,
+    problem: tuple[Any, MeanSquaredError, tuple],
+    repeats: int,
+    rows: list[Row],
+    outputs: dict[str, Any],
+) -> None:
+    """Append to ``rows`` / ``outputs`` the row and direction of each of ``transforms`` (those
+    named in ``methods``; all when ``None``) on ``problem`` (one section's loop)."""
+    params, objective, batch = problem
+    p = parameter_count(params)
     grads = jax.jit(jax.grad(objective.loss))(params, batch)
-    rows, outputs = [], {}
-    if methods is None:
-        row, outputs["naive"] = measure(
-            "naive", lambda: naive_lm_step(objective, LM_DAMPING), (params, batch), naive_repeats, p
-        )
-        rows.append(row)
-    for name, tx in _lm_transforms().items():
+    for name, tx in transforms.items():
         if methods is not None and name not in methods:
             continue
         row, outputs[name] = measure_direction(
             name, tx, objective, params, batch, grads, repeats, p
         )
         rows.append(row)
+
+
+def run_lm(repeats: int, naive_repeats: int, methods: tuple[str, ...] | None) -> dict[str, Any]:
+    """Section 1 (and 3 for its rows); ``methods=None``: the naive reference and every solver."""
+    problem = lm_problem()
+    params, objective, batch = problem
+    p, m = parameter_count(params), batch[1].size
+    rows, outputs = [], {}
+    if methods is None:
+        row, outputs["naive"] = measure(
+            "naive", lambda: naive_lm_step(objective, LM_DAMPING), (params, batch), naive_repeats, p
+        )
+        rows.append(row)
+    measure_directions(_lm_transforms(), methods, problem, repeats, rows, outputs)
     if methods is None:
         fill_reference(rows, outputs, "naive")
     return {
@@ -296,17 +312,11 @@ def run_lm(repeats: int, naive_repeats: int, methods: tuple[str, ...] | None) ->
 
 def run_gn(repeats: int, methods: tuple[str, ...] | None) -> dict[str, Any]:
     """Section 2: GN by eigh of ``K`` vs SVD of ``J`` (reference), and one AdamW step."""
-    params, objective, batch = gn_problem()
+    problem = gn_problem()
+    params, objective, batch = problem
     p, m = parameter_count(params), batch[1].size
-    grads = jax.jit(jax.grad(objective.loss))(params, batch)
     rows, outputs = [], {}
-    for name, tx in _gn_transforms().items():
-        if methods is not None and name not in methods:
-            continue
-        row, outputs[name] = measure_direction(
-            name, tx, objective, params, batch, grads, repeats, p
-        )
-        rows.append(row)
+    measure_directions(_gn_transforms(), methods, problem, repeats, rows, outputs)
     if methods is None:
         adamw = optax.adamw(1e-3)
         args = (params, adamw.init(params), batch)
@@ -438,7 +448,7 @@ def print_threads(result: dict[str, Any], out: TextIO) -> None:
     for threads, child in result["children"].items():
         pools = sorted(set(child["blas_num_threads"].values()))
         print(
-            f"  child OPENBLAS_NUM_THREADS={threads}: core.threads.applied = "
+            f"  child OPENBLAS_NUM_THREADS={threads}: runner.threads.applied = "
             f"{child['thread_defaults']}, OpenBLAS pools at {pools} thread(s)",
             file=out,
         )
@@ -459,7 +469,7 @@ def environment(argv: list[str]) -> dict[str, Any]:
         "jax_version": jax.__version__,
         "backend": jax.default_backend(),
         "devices": [str(device) for device in jax.devices()],
-        "thread_defaults": dict(core.threads.applied),
+        "thread_defaults": dict(runner.threads.applied),
         "blas_pools": blas_pools(),
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
         "XLA_FLAGS": os.environ.get("XLA_FLAGS"),

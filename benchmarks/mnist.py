@@ -11,7 +11,7 @@ Each measurement is one cell of the spec run through :func:`runner.cell.run_cell
 path as ``runner run``) in a fresh interpreter: ``steps`` steps in 4 chunks; the first chunk holds
 the compilation, so the per-step time is ``(total - first chunk) / (3/4 steps)`` (one evaluation
 per chunk included). ``--threads 1,2`` repeats every measurement with ``OPENBLAS_NUM_THREADS`` set
-to each value (the package default is 1, core/threads.py).
+to each value (the runner's default is 1, runner/threads.py).
 
 ``--from-run RUN_DIR`` adds the total time of a finished run of the spec (e.g. the default
 profile: ``runner run specs/grokking_mnist.yaml``), from its manifest; ``--run-default`` runs the
@@ -30,6 +30,8 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+
+from common import run_child, run_main, run_summary  # benchmarks/common.py
 
 ROOT = Path(__file__).resolve().parents[1]
 NETS = {"cpu": (2, [128]), "table6": (1, [250])}  # name: (pool, hidden)
@@ -117,19 +119,14 @@ def _child(net: str, method: str, steps: int) -> dict:
 
 
 def measure(net: str, method: str, steps: int, threads: str) -> dict:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": threads}
-    command = [sys.executable, __file__, "--child", net, method, str(steps)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        return {"net": net, "method": method, "threads": threads, "error": done.stderr[-2000:]}
-    row = json.loads(done.stdout.strip().splitlines()[-1])
+    row, error = run_child(__file__, ["--child", net, method, str(steps)], threads)
+    if row is None:
+        return {"net": net, "method": method, "threads": threads, "error": error}
     row["threads"] = threads
     return row
 
 
 def main(argv: list[str]) -> int:
-    from runner.store import run_timing  # a finished run's wall time and cell times
-
     if argv[:1] == ["--child"]:
         print(json.dumps(_child(argv[1], argv[2], int(argv[3]))))
         return 0
@@ -175,9 +172,7 @@ def main(argv: list[str]) -> int:
         )
         run_dir = (out / "latest").resolve()
     if run_dir is not None:
-        result["default_run"] = run_timing(run_dir.resolve())
-        summary = result["default_run"]
-        print(f"run {summary['run_dir']}: {summary['cells']} cells in {summary['wall_s']:.0f} s")
+        summary = result["default_run"] = run_summary(run_dir)
         for name, seconds in summary["cell_seconds_by_optimizer"].items():
             print(f"  {name:14} {seconds:7.1f} s of cell time")
     if args.json:
@@ -186,4 +181,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    run_main(main)

@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import run_main  # benchmarks/common.py
+
 MODES = ["sequential", "vmap", "vmap-2dev", "2proc"]
 WORKLOADS = {
     # name: (sizes, points, optimizer, steps, eval_every)
@@ -67,42 +69,37 @@ def _child(workload: str, mode: str, seeds: list[int]) -> dict:
             return optax.sgd(h["lr"])
         return optim.levenberg_marquardt(h["lr"], h["mu"], track_decrease=False)
 
-    hparams = {"lr": jnp.asarray(1e-2 if method == "gd" else 0.1), "mu": jnp.asarray(1e-2)}
-    keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
-    start = time.perf_counter()
-    first_chunk = 0.0
-    if mode in ("sequential", "2proc"):
-        for i, key in enumerate(keys):
-            params, static = models.partition_trainable(build(key))
-            result = training.train(
-                MeanSquaredError(static),
-                factory,
-                params,
-                batch,
-                steps=steps,
-                eval_every=eval_every,
-                hparams=hparams,
-            )
-            jax.block_until_ready(result.params)
-            if i == 0:
-                first_chunk = result.timings["first_chunk_s"]
-    else:
-        stacked = eqx.filter_vmap(build)(keys)
-        params, static = models.partition_trainable(stacked)
-        runs = len(seeds)
-        batched_h = jax.tree.map(lambda v: jnp.full((runs,), v), hparams)
-        result = training.train_batched(
+    def fit(train, model, hparams, **options) -> float:
+        """``train`` (``train`` or ``train_batched``) on ``model``; its first chunk's seconds."""
+        params, static = models.partition_trainable(model)
+        result = train(
             MeanSquaredError(static),
             factory,
             params,
             batch,
             steps=steps,
             eval_every=eval_every,
-            hparams=batched_h,
-            devices=jax.devices() if mode == "vmap-2dev" else None,
+            hparams=hparams,
+            **options,
         )
         jax.block_until_ready(result.params)
-        first_chunk = result.timings["first_chunk_s"]
+        return result.timings["first_chunk_s"]
+
+    hparams = {"lr": jnp.asarray(1e-2 if method == "gd" else 0.1), "mu": jnp.asarray(1e-2)}
+    keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
+    start = time.perf_counter()
+    first_chunk = 0.0
+    if mode in ("sequential", "2proc"):
+        for i, key in enumerate(keys):
+            chunk = fit(training.train, build(key), hparams)
+            if i == 0:
+                first_chunk = chunk
+    else:
+        stacked = eqx.filter_vmap(build)(keys)
+        runs = len(seeds)
+        batched_h = jax.tree.map(lambda v: jnp.full((runs,), v), hparams)
+        devices = jax.devices() if mode == "vmap-2dev" else None
+        first_chunk = fit(training.train_batched, stacked, batched_h, devices=devices)
     total = time.perf_counter() - start
     return {
         "total_s": total,
@@ -158,18 +155,18 @@ def measure(workload: str, mode: str, runs: int, timeout: float) -> dict:
     }
 
 
-def main() -> None:
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per child")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         workload, mode, seeds = args.child
         print(json.dumps(_child(workload, mode, [int(s) for s in seeds.split(",")])))
-        return
+        return 0
 
     results: dict[str, dict] = {}
     header = ("workload", "mode", "wall s", "train s", "no-compile s", "speed-up")
@@ -210,7 +207,8 @@ def main() -> None:
         }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
         print(f"wrote {args.json}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

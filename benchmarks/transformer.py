@@ -64,12 +64,12 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from common import run_child, run_main, run_summary, time_calls  # benchmarks/common.py
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "transformer_modular.yaml"
@@ -138,13 +138,9 @@ def describe(size: str) -> dict:
 def _problem(config: dict) -> tuple[Any, Any, Any]:
     """``(problem, objective, params)`` of a cell config, built as :func:`runner.cell.run_cell`
     builds them."""
-    import jax
+    from runner.cell import build
 
-    from runner.cell import build_objective, build_problem
-
-    key_task, key_model, _ = jax.random.split(jax.random.PRNGKey(config["seed"]), 3)
-    problem = build_problem(config["task"], key_task)
-    objective, params = build_objective(config, problem, key_model)
+    _, problem, objective, params = build(config)
     return problem, objective, params
 
 
@@ -156,27 +152,18 @@ def _parameter_count(params: Any) -> int:
 
 def _median_time(fn: Any, *args: Any, repeats: int) -> tuple[float, float, Any]:
     """``(median, first, output)``: the first call (compilation included) on its own, then the
-    median of ``repeats`` calls, each blocked with ``jax.block_until_ready``."""
-    import jax
-
-    start = time.perf_counter()
-    out = jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
+    median of ``repeats`` calls (:func:`common.time_calls`)."""
+    first, times, out = time_calls(fn, args, repeats)
     return statistics.median(times), first, out
 
 
 def evaluation_seconds(config: dict, repeats: int = 3) -> float:
     """One evaluation of the cell's metrics (the call ``core.training`` makes after every chunk)."""
     from core import training
-    from runner.cell import evaluator
+    from runner.cell import CellKinds, evaluator
 
     problem, objective, params = _problem(config)
-    evaluate = evaluator(json.dumps(config["metrics"], sort_keys=True), problem.grid_shape)
+    evaluate = evaluator(CellKinds.of(config).metrics, problem.grid_shape)
     data = {
         "inputs": problem.evaluation[0],
         "targets": problem.evaluation[1],
@@ -354,19 +341,10 @@ def _loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def _run_child(args: list[str], threads: str) -> tuple[dict | None, str]:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": threads}
-    command = [sys.executable, __file__, *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        return None, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1]), ""
-
-
 def measure(size: str, method: str, steps: int, threads: str = "1") -> dict:
     """:func:`_child` in a fresh interpreter, with the load average before and after."""
     before = _loadavg()
-    row, error = _run_child(["--child", size, method, str(steps)], threads)
+    row, error = run_child(__file__, ["--child", size, method, str(steps)], threads)
     if row is None:
         return {"size": size, "method": method, "threads": threads, "error": error}
     row.update(threads=threads, loadavg_before=before, loadavg_after=_loadavg())
@@ -450,8 +428,6 @@ def size_extrapolation(rows: list[dict], size: str, profile: str, cap: bool = Fa
 
 
 def main(argv: list[str]) -> int:
-    from runner.store import run_timing  # a finished run's wall time and cell times
-
     if argv[:1] == ["--child"]:
         print(json.dumps(_child(argv[1], argv[2], int(argv[3]))))
         return 0
@@ -511,7 +487,7 @@ def main(argv: list[str]) -> int:
             )
 
     repeats = 1 if args.quick else NAIVE_REPEATS
-    naive, error = _run_child(["--child-naive", "naive", str(repeats)], threads)
+    naive, error = run_child(__file__, ["--child-naive", "naive", str(repeats)], threads)
     if naive is None:
         naive = {"error": error}
         print(f"naive: error: {error[-300:]}")
@@ -556,9 +532,7 @@ def main(argv: list[str]) -> int:
         "benchmark_wall_s": time.perf_counter() - clock,
     }
     if args.from_run is not None:
-        summary = run_timing(args.from_run.resolve())
-        result["default_run"] = summary
-        print(f"run {summary['run_dir']}: {summary['cells']} cells in {summary['wall_s']:.0f} s")
+        summary = result["default_run"] = run_summary(args.from_run)
         profile = summary["profile"]
         if profile in extrapolations:
             estimate = extrapolations[profile]["total_s"]
@@ -571,4 +545,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    run_main(main)

@@ -4,26 +4,14 @@ on synthetic inputs."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location(
-        "bench_transformer", ROOT / "benchmarks" / "transformer.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmark_scripts import load
 
 
 @pytest.fixture(scope="module")
 def bench():
-    return _module()
+    return load("transformer")
 
 
 def test_child_measures_a_ggn_step(bench):

@@ -8,6 +8,9 @@ training loop passes ``value`` (= ``L(theta)``), ``grad`` and ``value_fn`` as ex
 
 Their ratio near 1 means the local model holds; it drops when the step leaves the region where
 the linearisation is good (the lazy regime, for LM / GN).
+
+Both searches are a step rule in :func:`_search`, which holds the optax plumbing they share (the
+extra-args signature, the update ``-eta d`` and the step counter).
 """
 
 from __future__ import annotations
@@ -54,15 +57,9 @@ def _init_state(params: Any) -> SearchState:
     return SearchState(jnp.zeros((), jnp.int32), info)
 
 
-def fixed_step(
-    learning_rate: float | optax.Schedule, *, track_decrease: bool = True
-) -> optax.GradientTransformationExtraArgs:
-    """``updates -> -eta * updates`` (eta may be a schedule), with decrease diagnostics.
-
-    ``track_decrease`` costs one extra loss evaluation per step; the decrease fields are NaN
-    without it or when ``value`` / ``grad`` / ``value_fn`` are not passed.
-    """
-    rate_at = as_schedule(learning_rate)
+def _search(rule: Callable[..., tuple[Array, SearchInfo]]) -> optax.GradientTransformationExtraArgs:
+    """A search from ``rule(updates, count, params, value, grad, value_fn) -> (eta, info)``
+    (``count`` = steps taken so far): returns ``-eta * updates`` and records ``info``."""
 
     def update(
         updates: Any,
@@ -75,8 +72,25 @@ def fixed_step(
         **extra_args: Any,
     ) -> tuple[Any, SearchState]:
         del extra_args
+        step, info = rule(updates, state.step, params, value, grad, value_fn)
+        return jax.tree.map(lambda d: -step * d, updates), SearchState(state.step + 1, info)
+
+    return optax.GradientTransformationExtraArgs(_init_state, update)
+
+
+def fixed_step(
+    learning_rate: float | optax.Schedule, *, track_decrease: bool = True
+) -> optax.GradientTransformationExtraArgs:
+    """``updates -> -eta * updates`` (eta may be a schedule), with decrease diagnostics.
+
+    ``track_decrease`` costs one extra loss evaluation per step; the decrease fields are NaN
+    without it or when ``value`` / ``grad`` / ``value_fn`` are not passed.
+    """
+    rate_at = as_schedule(learning_rate)
+
+    def rule(updates, count, params, value, grad, value_fn):
         dtype = jax.tree.leaves(updates)[0].dtype
-        step = jnp.asarray(rate_at(state.step), dtype)
+        step = jnp.asarray(rate_at(count), dtype)
         nan = jnp.full((), jnp.nan, dtype)
         predicted = actual = nan
         if track_decrease and grad is not None:
@@ -90,9 +104,9 @@ def fixed_step(
             predicted_decrease=predicted,
             actual_decrease=actual,
         )
-        return jax.tree.map(lambda d: -step * d, updates), SearchState(state.step + 1, info)
+        return step, info
 
-    return optax.GradientTransformationExtraArgs(_init_state, update)
+    return _search(rule)
 
 
 def armijo_backtracking(
@@ -124,17 +138,7 @@ def armijo_backtracking(
     if on_failure not in ("smallest", "skip"):
         raise ValueError(f"on_failure must be 'smallest' or 'skip', got {on_failure!r}")
 
-    def update(
-        updates: Any,
-        state: SearchState,
-        params: Any = None,
-        *,
-        value: Array | None = None,
-        grad: Any = None,
-        value_fn: Callable[[Any], Array] | None = None,
-        **extra_args: Any,
-    ) -> tuple[Any, SearchState]:
-        del extra_args
+    def rule(updates, count, params, value, grad, value_fn):
         if params is None or value is None or grad is None or value_fn is None:
             raise ValueError(
                 "armijo_backtracking needs params and value, grad, value_fn extra args"
@@ -172,6 +176,6 @@ def armijo_backtracking(
             predicted_decrease=step * slope,
             actual_decrease=value - trial,
         )
-        return jax.tree.map(lambda d: -step * d, updates), SearchState(state.step + 1, info)
+        return step, info
 
-    return optax.GradientTransformationExtraArgs(_init_state, update)
+    return _search(rule)

@@ -1,4 +1,4 @@
-"""Damping schedules: the log-linear formula of EXPERIMENTS.md section 0.3."""
+"""Damping schedules: the log-linear formula of docs/paper-notes.md#damping-schedule."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import yaml
 from runner import cli
 
 from .test_crash import SPEC as CRASH_SPEC
+from .test_crash import below_gd
 
 SPEC = {
     **CRASH_SPEC,
@@ -23,13 +24,7 @@ SPEC = {
     "sweep": {"seeds": [0]},
     "metrics": [{"kind": "mode_error", "modes": 3}],
     "claims": [
-        {
-            "id": "gn_below_gd",
-            "kind": "compare",
-            "left": {"observable": "left", "where": {"optimizer": "gn"}},
-            "right": {"observable": "left", "where": {"optimizer": "gd"}},
-            "op": "<",
-        },
+        below_gd("gn"),
         {
             "id": "gn_clears",
             "kind": "threshold",
