@@ -13,6 +13,8 @@
     runner schema                      JSON Schema of a spec, for editors
     runner claims [--markdown]         claim kinds, their parameters and sentences
                                        (--markdown: the reference docs/claims.md)
+    runner kinds [--markdown]          task, model, loss, optimizer, metric and observable
+                                       kinds with their fields (docs/kinds.md)
     runner new NAME [--from SPEC | --template T] [--dir DIR] [--schema]
                                        write a commented starter spec that validates
 
@@ -28,6 +30,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+# Nothing above (nor runner/__init__.py, nor core/__init__.py) imports numpy or jax, so main() can
+# still set the OpenBLAS thread default through the environment before BLAS loads.
+from runner.threads import applied, apply_thread_defaults
 
 EXIT_OK = 0
 EXIT_CLAIM_FAILED = 1
@@ -47,7 +53,6 @@ def _version_text() -> str:
     import jax
 
     from core import __version__
-    from core.threads import applied
 
     threads = ", ".join(f"{name}={value}" for name, value in applied.items()) or "none set"
     return (
@@ -148,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the claim reference (runner claims --markdown > docs/claims.md)",
     )
 
+    kinds = commands.add_parser(
+        "kinds", help="describe the task, model, loss, optimizer, metric and observable kinds"
+    )
+    kinds.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the kinds reference (runner kinds --markdown > docs/kinds.md)",
+    )
     new = commands.add_parser("new", help="write a commented starter spec")
     new.add_argument("name", help="the spec's name (file DIR/NAME.yaml), or a path ending in .yaml")
     start = new.add_mutually_exclusive_group()
@@ -412,10 +425,10 @@ def cmd_schema(args) -> int:
 
 
 def cmd_claims(args) -> int:
-    from runner.claims import describe_kinds
+    from runner.kinds.claims import describe_kinds
 
     if args.markdown:
-        from runner.claim_reference import claims_markdown
+        from runner.kinds.claims.reference import claims_markdown
 
         sys.stdout.write(claims_markdown())
         return EXIT_OK
@@ -430,6 +443,24 @@ def cmd_claims(args) -> int:
             print("  example:")
             for line in str(example).rstrip().splitlines():
                 print(f"    {line}")
+        print()
+    return EXIT_OK
+
+
+def cmd_kinds(args) -> int:
+    from runner.kinds.base import kind_name
+    from runner.kinds.reference import FAMILIES, kinds_markdown, parameters, summary
+
+    if args.markdown:
+        sys.stdout.write(kinds_markdown())
+        return EXIT_OK
+    for title, where, kinds in FAMILIES:
+        print(f"{title} ({where})")
+        for kind in kinds:
+            print(f"  {kind_name(kind)}: {summary(kind)}")
+            for param in parameters(kind):
+                default = "" if param["required"] else f" = {param['default']!r}"
+                print(f"      {param['name']}: {param['type']}{default}  {param['description']}")
         print()
     return EXIT_OK
 
@@ -471,11 +502,13 @@ COMMANDS = {
     "data": cmd_data,
     "schema": cmd_schema,
     "claims": cmd_claims,
+    "kinds": cmd_kinds,
     "new": cmd_new,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    apply_thread_defaults()  # first: before anything below imports numpy / jax (runner/threads.py)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

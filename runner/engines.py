@@ -74,7 +74,14 @@ def _cell_from_json(data: dict[str, Any]) -> Cell:
 def run_one(
     cell_json: dict[str, Any], directory: str, on_chunk: Callable[[int], None] | None = None
 ) -> dict:
-    """Train one cell and write its directory; never raises for a failing cell (except Ctrl-C)."""
+    """Train one cell and write its directory; never raises for a failing cell (except Ctrl-C).
+
+    The entry point of every cell on submitit and ray workers, so it applies the BLAS thread
+    default first (a no-op after the first call in a process, e.g. the inline engine's), before
+    :mod:`runner.cell` loads jax and scipy's OpenBLAS."""
+    from runner.threads import apply_thread_defaults
+
+    apply_thread_defaults()
     from runner.cell import run_cell
 
     cell = _cell_from_json(cell_json)
@@ -89,6 +96,12 @@ def run_one(
 
 
 def _worker_init() -> None:
+    # The BLAS thread default, as in the parent (runner/threads.py): the variable main() set is
+    # inherited; without it, the variable is set for BLAS libraries not loaded yet and
+    # threadpoolctl caps the ones already loaded.
+    from runner.threads import apply_thread_defaults
+
+    apply_thread_defaults()
     # Workers ignore Ctrl-C; the parent decides (it terminates them when interrupted).
     import signal
 

@@ -117,7 +117,7 @@ def environment(spec_path: Path) -> dict[str, Any]:
     """Provenance for ``env.json``: git state of the spec's repository, versions, devices."""
     import jax
 
-    from core.threads import applied
+    from runner.threads import applied
 
     cwd = spec_path.resolve().parent
     commit = _git(["rev-parse", "HEAD"], cwd)

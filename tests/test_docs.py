@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from runner import cli
-from runner.claim_reference import COMMAND, claims_markdown
+from runner.kinds.claims.reference import COMMAND, claims_markdown
 from runner.load import load_spec, validate_profiles
 from runner.new import templates
 from runner.plan import plan
@@ -70,12 +70,20 @@ def test_claim_reference_is_current():
     assert COMMAND in committed.split("\n## ")[0]  # the command is at the top
 
 
+def test_kinds_reference_is_current():
+    from runner.kinds.reference import COMMAND as KINDS_COMMAND
+    from runner.kinds.reference import kinds_markdown
+
+    committed = (DOCS / "kinds.md").read_text(encoding="utf-8")
+    assert committed == kinds_markdown(), f"docs/kinds.md is out of date; run: {KINDS_COMMAND}"
+
+
 def test_claim_reference_covers_every_kind():
-    from runner.claims import CLAIM_KINDS
+    from runner.kinds.claims import CLAIM_KINDS
 
     text = claims_markdown()
     for kind in CLAIM_KINDS:
-        assert f"\n### {kind}\n" in text
+        assert f"\n### {kind.kind_name()}\n" in text
     expects = re.findall(r"^Expects:", text, re.MULTILINE)
     observed = re.findall(r"^Observed \((PASS|FAIL|INCONCLUSIVE|ERROR) ", text, re.MULTILINE)
     assert len(expects) == len(observed) == len(CLAIM_KINDS)
@@ -141,3 +149,59 @@ def test_relative_links_resolve(doc):
         if "://" in target:
             continue
         assert (doc.parent / target).exists(), f"{doc.name}: broken link {target}"
+
+
+NOTES = DOCS / "paper-notes.md"
+ANCHOR = re.compile(r'<a id="([A-Za-z0-9_-]+)"></a>')
+NOTE_REF = re.compile(r"paper-notes\.md#([A-Za-z0-9_-]+)")
+# Files the repository ships that may cite the notes (or, wrongly, files outside the repository).
+CITING = ("core", "runner", "specs", "tests", "benchmarks", "docs")
+SUFFIXES = {".py", ".yaml", ".md", ".j2", ".toml", ".json"}
+OUTSIDE = re.compile(r"\b(EXPERIMENTS|DESIGN|STYLE)\.md\b|\.\./shared")
+
+
+def _lines(path: Path) -> list[str]:
+    # errors="replace": tests/runner/malformed holds a spec that is not UTF-8 on purpose
+    return path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def _citing_files() -> list[Path]:
+    # spec.schema.json is generated from runner/ (test_schema keeps it current), so not listed
+    files = [ROOT / "README.md", ROOT / "pyproject.toml"]
+    for folder in CITING:
+        files += [
+            p
+            for p in sorted((ROOT / folder).rglob("*"))
+            if p.suffix in SUFFIXES and p.is_file() and "__pycache__" not in p.parts
+        ]
+    return [p for p in files if p.exists()]
+
+
+def test_paper_note_anchors_resolve():
+    """Every ``docs/paper-notes.md#<anchor>`` cited in code, specs, tests and docs exists, and every
+    ``(#anchor)`` link inside the notes too."""
+    text = NOTES.read_text(encoding="utf-8")
+    anchors = set(ANCHOR.findall(text))
+    assert len(anchors) == len(ANCHOR.findall(text)), "an anchor is defined twice"
+    broken = []
+    for path in _citing_files():
+        for number, line in enumerate(_lines(path), 1):
+            broken += [
+                f"{path.relative_to(ROOT)}:{number}: #{name}"
+                for name in NOTE_REF.findall(line)
+                if name not in anchors
+            ]
+    broken += [f"paper-notes.md: (#{n})" for n in re.findall(r"\]\(#([^)]+)\)", text)]
+    broken = [b for b in broken if b.rsplit("#", 1)[1].rstrip(")") not in anchors]
+    assert not broken, "undefined anchors of docs/paper-notes.md:\n" + "\n".join(broken)
+
+
+def test_no_reference_leads_outside_the_repository():
+    """Docstrings, comments and docs cite docs/paper-notes.md, not notes that are not shipped."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in _citing_files()
+        for number, line in enumerate(_lines(path), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert not found, "references to files outside the repository:\n" + "\n".join(found)
