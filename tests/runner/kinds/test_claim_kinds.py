@@ -220,6 +220,7 @@ SHARED_MODULES = {
     "axis",
     "base",
     "figures",
+    "margins",
     "reference",
     "seeds",
     "selection",
