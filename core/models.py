@@ -16,8 +16,17 @@ after the last layer), with
 ``output_gain`` multiplies the readout's gains (an uncentred output scale: Kumar et al.'s
 ``s^2``).
 
-The gains are static fields, so the Jacobian with respect to ``W_l`` is ``g_w * g a_l^T``, which
+The gains are not parameters, so the Jacobian with respect to ``W_l`` is ``g_w * g a_l^T``, which
 :func:`core.curvature.gram.structured_gram` uses for its fast path.
+
+Scales that a sweep varies are traced, not static: ``output_gain``, the ``alpha`` of
+:class:`CenteredModel` and the ``scale`` of :class:`core.objectives.MeanSquaredError` are
+:class:`Scale` values, 0-d arrays, so that models that differ only in them share one compiled
+program (a Python float in a pytree is part of the jit cache key). :func:`partition_trainable`
+keeps them out of the trainable parameters: they are never trained and add no column to the
+Jacobian. The gains that follow from the shape and the parametrisation stay static floats: a
+traced factor, even 1.0, changes how XLA fuses and folds constants, hence the last bits of
+every result (README, "Performance").
 """
 
 from __future__ import annotations
@@ -61,19 +70,58 @@ _INITIALIZERS: dict[str, jax.nn.initializers.Initializer] = {
 }
 
 
+class Scale(eqx.Module):
+    """A fixed scalar factor (a gain, an output scale, a loss scale) as traced 0-d arrays.
+
+    ``value`` and the powers the formulas use (``square``, ``inverse``, ``inverse_square``) are
+    computed from the Python float in float64 and rounded once, weakly typed like a Python scalar,
+    so arithmetic with them gives bit for bit what the float constant gave, while a new value does
+    not recompile. Not trainable (:func:`partition_trainable`); no gradient flows into it.
+    """
+
+    value: Array
+    square: Array
+    inverse: Array
+    inverse_square: Array
+
+    @classmethod
+    def of(cls, value: float | Scale) -> Scale:
+        """``value`` as a :class:`Scale` (a :class:`Scale` is returned as it is)."""
+        if isinstance(value, Scale):
+            return value
+        x = float(value)
+        powers = (x, x * x, 1.0 / x, 1.0 / (x * x)) if x else (x, 0.0, math.inf, math.inf)
+        # jnp.asarray of a Python float: the default float dtype, weakly typed (as a literal)
+        return cls(*(jnp.asarray(power) for power in powers))
+
+
 class Dense(eqx.Module):
-    """``z = weight_gain * weight @ a + bias_gain * bias``; weight is ``(fan_out, fan_in)``."""
+    """``z = weight_gain * weight @ a + bias_gain * bias``; weight is ``(fan_out, fan_in)``.
+
+    ``weight_gain`` and ``bias_gain`` come from the shape and the parametrisation (static);
+    ``output_gain``, when given, multiplies ``z`` (the readout's traced :class:`Scale`).
+    """
 
     weight: Float[Array, "out in"]
     bias: Float[Array, " out"] | None
     weight_gain: float = eqx.field(static=True)
     bias_gain: float = eqx.field(static=True)
+    output_gain: Scale | None = None
 
     def __call__(self, a: Float[Array, " in"]) -> Float[Array, " out"]:
         z = self.weight_gain * (self.weight @ a)
         if self.bias is not None:
             z = z + self.bias_gain * self.bias
+        if self.output_gain is not None:
+            z = self.output_gain.value * z
         return z
+
+    def gains(self) -> tuple[float | Array, float | Array]:
+        """``(d z / d weight, d z / d bias)`` factors: the static gains times ``output_gain``."""
+        if self.output_gain is None:
+            return self.weight_gain, self.bias_gain
+        scale = self.output_gain.value
+        return scale * self.weight_gain, scale * self.bias_gain
 
     @property
     def fan_in(self) -> int:
@@ -95,8 +143,8 @@ class DenseFactors(eqx.Module):
 
     output_grads: Float[Array, "k n out"]
     inputs: Float[Array, "n in"]
-    weight_gain: float = eqx.field(static=True)
-    bias_gain: float | None = eqx.field(static=True)  # None: the layer has no bias
+    weight_gain: float | Array  # a Python float, or an array when a traced scale enters
+    bias_gain: float | Array | None  # None: the layer has no bias
 
 
 class MLP(eqx.Module):
@@ -148,16 +196,14 @@ class MLP(eqx.Module):
             return pullback(jnp.broadcast_to(unit, outputs.shape))[0]
 
         per_layer = jax.vmap(grads_for_output)(jnp.eye(d_out, dtype=outputs.dtype))
-        factors = tuple(
-            DenseFactors(
-                output_grads=grads,
-                inputs=layer_inputs,
-                weight_gain=layer.weight_gain,
-                bias_gain=None if layer.bias is None else layer.bias_gain,
+        factors = []
+        for grads, layer_inputs, layer in zip(per_layer, inputs, self.layers, strict=True):
+            weight_gain, bias_gain = layer.gains()
+            has_bias = layer.bias is not None
+            factors.append(
+                DenseFactors(grads, layer_inputs, weight_gain, bias_gain if has_bias else None)
             )
-            for grads, layer_inputs, layer in zip(per_layer, inputs, self.layers, strict=True)
-        )
-        return outputs, factors
+        return outputs, tuple(factors)
 
 
 def make_mlp(
@@ -186,7 +232,10 @@ def make_mlp(
         parametrisation: ``standard``, ``ntk`` (forward gains ``1/sqrt(fan_in)`` on weights and
             ``bias_scale`` (beta) on biases) or ``mean_field`` (as ``ntk``, but ``1/fan_in`` on
             the readout's weights).
-        output_gain: multiplies the readout's weight and bias gains.
+        output_gain: multiplies the readout's output, as a traced :class:`Scale` (a sweep over
+            it compiles once), except in the standard parametrisation at 1.0: there the readout
+            stays a plain ``W a + b``, with no runtime factor that would change XLA's fusions
+            and the last bits of the results of every ordinary network.
         alpha: initial scale multiplying the drawn parameters (Omnigrok's ``initialization_scale``).
         alpha_scope: ``weights`` scales weight matrices only; ``all`` scales biases too.
     """
@@ -224,9 +273,10 @@ def make_mlp(
             weight_gain, bias_gain = 1.0 / math.sqrt(fan_in), bias_scale
             if parametrisation == "mean_field" and readout:
                 weight_gain = 1.0 / fan_in
-        if readout:
-            weight_gain, bias_gain = weight_gain * output_gain, bias_gain * output_gain
-        layers.append(Dense(weight=weight, bias=bias, weight_gain=weight_gain, bias_gain=bias_gain))
+        # the readout's traced gain; a standard net at gain 1 keeps a plain affine readout
+        plain = parametrisation == "standard" and output_gain == 1.0
+        gain = Scale.of(output_gain) if readout and not plain else None
+        layers.append(Dense(weight, bias, weight_gain, bias_gain, gain))
     return MLP(layers=tuple(layers), activation=activation)
 
 
@@ -247,6 +297,7 @@ class MeanFieldNetwork(eqx.Module):
 
     @property
     def gain(self) -> float:
+        """``1/sqrt(D)``, from the shape: a Python float (shapes are static anyway)."""
         return 1.0 / math.sqrt(self.weight.shape[1])
 
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, " 1"]:
@@ -286,30 +337,31 @@ class CenteredModel(eqx.Module):
     ``g(x; theta) = alpha * (f(x; theta) - f(x; theta_0))``
 
     with ``theta_0`` a frozen copy of the initial parameters, so ``g = 0`` at initialisation and
-    the tangent kernel is ``alpha^2`` times that of ``f``.
+    the tangent kernel is ``alpha^2`` times that of ``f``. ``alpha`` is a traced :class:`Scale`.
     """
 
     model: Callable[[Array], Array]
     reference: Frozen
-    alpha: float = eqx.field(static=True)
+    alpha: Scale = eqx.field(converter=Scale.of)
 
     @classmethod
-    def around(cls, model: Callable[[Array], Array], alpha: float) -> CenteredModel:
+    def around(cls, model: Callable[[Array], Array], alpha: float | Scale) -> CenteredModel:
         """Centre ``model`` at its current parameters."""
-        return cls(model=model, reference=Frozen(model), alpha=float(alpha))
+        return cls(model=model, reference=Frozen(model), alpha=Scale.of(alpha))
 
     def __call__(self, x: Array) -> Array:
-        return self.alpha * (self.model(x) - self.reference.get()(x))
+        return self.alpha.value * (self.model(x) - self.reference.get()(x))
 
     def dense_layer_factors(self, xs: Array) -> tuple[Array, tuple[DenseFactors, ...]]:
         """Factors of the centred model: only ``model`` is trainable; gradients scale by alpha."""
         outputs, factors = self.model.dense_layer_factors(xs)  # type: ignore[attr-defined]
         reference_outputs = jax.vmap(self.reference.get())(xs)
+        alpha = self.alpha.value
         scaled = tuple(
-            eqx.tree_at(lambda f: f.output_grads, factor, self.alpha * factor.output_grads)
+            eqx.tree_at(lambda f: f.output_grads, factor, alpha * factor.output_grads)
             for factor in factors
         )
-        return self.alpha * (outputs - reference_outputs), scaled
+        return alpha * (outputs - reference_outputs), scaled
 
 
 class LinearizedModel(eqx.Module):
@@ -344,11 +396,13 @@ class LinearizedModel(eqx.Module):
 
 
 def partition_trainable(model: eqx.Module) -> tuple[Any, Any]:
-    """Split a model into ``(params, static)`` for optax: floating arrays outside :class:`Frozen`.
+    """Split a model into ``(params, static)`` for optax: floating arrays outside :class:`Frozen`
+    and :class:`Scale`.
 
-    Recombine with ``eqx.combine(params, static)``.
+    Recombine with ``eqx.combine(params, static)``. The static half still holds arrays (the
+    frozen reference, the scales): passed to a jitted function, they are traced, not baked in.
     """
-    is_frozen = lambda node: isinstance(node, Frozen)  # noqa: E731
+    is_frozen = lambda node: isinstance(node, (Frozen, Scale))  # noqa: E731
     spec = jax.tree.map(
         lambda leaf: False if is_frozen(leaf) else eqx.is_inexact_array(leaf),
         model,

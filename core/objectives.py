@@ -16,7 +16,8 @@ residual entries:
 * ``"raw"``: ``r = f - y`` (the paper's theory, ``L = 0.5 ||f - y||^2``), so ``mu`` is compared
   with eigenvalues of the model's own tangent kernel.
 
-``scale`` divides both: ``L = mean((f - y)^2) / scale^2`` and ``r = c (f - y) / scale``. With
+``scale`` divides both: ``L = mean((f - y)^2) / scale^2`` and ``r = c (f - y) / scale``; it is a
+traced :class:`core.models.Scale` (a sweep over it compiles once). With
 ``scale = alpha`` for a model ``alpha (h - h_0)`` this is the lazy-training objective
 ``(1/alpha^2) R(alpha h)`` of Chizat, Oyallon and Bach (2019), whose Jacobian is that of
 ``(f - f_0) / alpha`` (docs/paper-notes.md#modular-mlp and docs/paper-notes.md#polynomial).
@@ -35,6 +36,7 @@ import optax
 from jaxtyping import Array
 
 from core.curvature.gram import has_structured_gram, structured_gram
+from core.models import Scale
 
 ResidualConvention = Literal["loss", "raw"]
 Batch = tuple[Array, Array]
@@ -78,22 +80,31 @@ class MeanSquaredError(Objective):
 
     convention: ResidualConvention = eqx.field(static=True, default="loss")
     use_structured_gram: bool = eqx.field(static=True, default=True)
-    scale: float = eqx.field(static=True, default=1.0)
+    scale: Scale = eqx.field(converter=Scale.of, default=1.0)
 
     def loss(self, params: Any, batch: Batch) -> Array:
         inputs, targets = batch
-        return jnp.mean((self.predict(params, inputs) - targets) ** 2) / self.scale**2
+        # the traced 1/scale inside the square: at scale 1 this keeps XLA's fusion of the mean,
+        # hence every bit of the loss, as it was with a static scale (a division of the mean
+        # by a traced 1.0 changed the last bit of the line search's trial losses)
+        return jnp.mean(((self.predict(params, inputs) - targets) * self.scale.inverse) ** 2)
+
+    def _factor(self, targets: Array) -> Array:
+        """``c / scale``: ``c`` of the convention (a Python float: ``m`` is a shape) times the
+        traced ``1/scale``."""
+        c = residual_scale(self.convention, targets.size)
+        return self.scale.inverse if c == 1.0 else c * self.scale.inverse
 
     def residual(self, params: Any, batch: Batch) -> Array:
         inputs, targets = batch
-        scale = residual_scale(self.convention, targets.size) / self.scale
-        return scale * (self.predict(params, inputs) - targets).reshape(-1)
+        return self._factor(targets) * (self.predict(params, inputs) - targets).reshape(-1)
 
     def gram(self, params: Any, batch: Batch) -> Array:
         """``J J^T`` of :meth:`residual` by the dense-layer formula."""
         inputs, targets = batch
-        scale = residual_scale(self.convention, targets.size) / self.scale
-        return scale**2 * structured_gram(self.model(params), inputs)
+        c = residual_scale(self.convention, targets.size)
+        factor = self.scale.inverse_square if c == 1.0 else c**2 * self.scale.inverse_square
+        return factor * structured_gram(self.model(params), inputs)
 
     def extra_args(self, params: Any, batch: Batch) -> dict[str, Any]:
         args = super().extra_args(params, batch)

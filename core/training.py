@@ -105,11 +105,13 @@ def _train_step(
 ) -> tuple[TrainState, dict[str, Array]]:
     tx = optax.with_extra_args_support(_optimizer_for(optimizer, hparams))
     batch = sampler.batch(data, state.step)
-    value, grad = jax.value_and_grad(objective.loss)(state.params, batch)
+    with jax.named_scope("loss_and_grad"):  # the scopes name the parts in a profile
+        value, grad = jax.value_and_grad(objective.loss)(state.params, batch)
     extra = objective.extra_args(state.params, batch)
-    updates, opt_state = tx.update(
-        grad, state.opt_state, state.params, value=value, grad=grad, **extra
-    )
+    with jax.named_scope("update"):
+        updates, opt_state = tx.update(
+            grad, state.opt_state, state.params, value=value, grad=grad, **extra
+        )
     params = optax.apply_updates(state.params, updates)
     record = {"loss": value, **collect_info(opt_state)}
     return TrainState(params, opt_state, state.step + 1), record
@@ -127,12 +129,21 @@ def _run_chunk(state, objective, data, hparams, sampler, optimizer, num_steps):
     return _chunk(state, objective, data, hparams, sampler, optimizer, num_steps)
 
 
+def _run_axes(objectives: Any) -> Any:
+    """vmap axes of the objectives' leaves: the run axis 0 for arrays, except 0-d arrays (a
+    :class:`core.models.Scale` shared by every run), which are broadcast."""
+    return jax.tree.map(
+        lambda leaf: (0 if leaf.ndim else None) if eqx.is_array(leaf) else None, objectives
+    )
+
+
 @eqx.filter_jit
 def _run_chunk_batched(states, objectives, data, hparams, samplers, optimizer, num_steps):
     def one(state, objective, run_hparams, sampler):
         return _chunk(state, objective, data, run_hparams, sampler, optimizer, num_steps)
 
-    return eqx.filter_vmap(one)(states, objectives, hparams, samplers)
+    axes = (eqx.if_array(0), _run_axes(objectives), eqx.if_array(0), eqx.if_array(0))
+    return eqx.filter_vmap(one, in_axes=axes)(states, objectives, hparams, samplers)
 
 
 @eqx.filter_jit
@@ -142,7 +153,8 @@ def _evaluate(evaluate, objective, params, eval_data):
 
 @eqx.filter_jit
 def _evaluate_batched(evaluate, objectives, params, eval_data):
-    return eqx.filter_vmap(lambda o, p: evaluate(o, p, eval_data))(objectives, params)
+    axes = (_run_axes(objectives), eqx.if_array(0))
+    return eqx.filter_vmap(lambda o, p: evaluate(o, p, eval_data), in_axes=axes)(objectives, params)
 
 
 @eqx.filter_jit
@@ -155,6 +167,55 @@ def _init_opt_state_batched(optimizer, hparams, params):
     return eqx.filter_vmap(lambda h, p: _optimizer_for(optimizer, h).init(p))(hparams, params)
 
 
+class CompileClock:
+    """Seconds JAX spends tracing, lowering and compiling (XLA) while the clock is entered, and
+    the number of XLA compilations: the time spans ``jax.monitoring`` records for those three
+    events, nested spans counted once. A program found in the in-memory cache records none; one
+    read from JAX's persistent compilation cache counts as a compilation (its read is timed as
+    one) and in ``cache_hits``.
+
+    The listeners are process-wide: a compilation in another thread while the clock runs counts.
+    """
+
+    EVENTS = (
+        "/jax/core/compile/jaxpr_trace_duration",
+        "/jax/core/compile/jaxpr_to_mlir_module_duration",
+        "/jax/core/compile/backend_compile_duration",
+    )
+    CACHE_HIT = "/jax/compilation_cache/cache_hits"
+
+    def __init__(self) -> None:
+        self._spans: list[tuple[float, float]] = []
+        self.compilations = 0
+        self.cache_hits = 0
+
+    def _record(self, event: str, start_time: float, end_time: float, **_: str | int) -> None:
+        if event in self.EVENTS:
+            self._spans.append((start_time, end_time))
+            self.compilations += event == self.EVENTS[-1]
+
+    def _count(self, event: str, **_: str | int) -> None:
+        self.cache_hits += event == self.CACHE_HIT
+
+    def __enter__(self) -> CompileClock:
+        jax.monitoring.register_event_time_span_listener(self._record)
+        jax.monitoring.register_event_listener(self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        jax.monitoring.unregister_event_time_span_listener(self._record)
+        jax.monitoring.unregister_event_listener(self._count)
+
+    def seconds(self) -> float:
+        """Wall seconds covered by the spans so far (their union)."""
+        total, reached = 0.0, -np.inf
+        for start, end in sorted(self._spans):
+            if end > reached:
+                total += end - max(start, reached)
+                reached = end
+        return total
+
+
 @dataclass
 class TrainResult:
     """Everything a run produced, as host numpy arrays.
@@ -162,6 +223,11 @@ class TrainResult:
     ``records[name]`` has one entry per step (``(steps,)``; ``(runs, steps)`` when batched);
     ``evaluations[name]`` one per evaluation at ``eval_steps`` (step 0 included).
     ``diverged_at`` is the first step whose loss was not finite, or -1 (per run when batched).
+    ``timings`` (seconds): ``compile_s`` tracing and compiling (:class:`CompileClock`, the
+    optimizer's initial state included), ``compilations`` and how many of them came from JAX's
+    persistent cache (``cache_hits``); ``train_s`` the training chunks and
+    ``eval_s`` the evaluations, each without its compilation; ``total_s`` all of it;
+    ``first_chunk_s`` the first chunk with its compilation.
     """
 
     params: Any
@@ -199,6 +265,23 @@ def _stack_host(parts: list[dict[str, Any]], axis: int) -> dict[str, np.ndarray]
     }
 
 
+class _Phases:
+    """Wall seconds per phase of a run, each without the compilation that happened in it."""
+
+    def __init__(self, clock: CompileClock) -> None:
+        self.clock = clock
+        self.seconds: dict[str, float] = {}
+
+    def timed(self, phase: str, fn: Callable[[], Any]) -> tuple[Any, float]:
+        """``fn()`` and its wall seconds (compilation included); the phase gets them without."""
+        compiled, start = self.clock.seconds(), time.perf_counter()
+        out = fn()
+        wall = time.perf_counter() - start
+        run = wall - (self.clock.seconds() - compiled)
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + max(run, 0.0)
+        return out, wall
+
+
 def _loop(
     run_chunk: Callable[[TrainState, int], tuple[TrainState, dict[str, Array]]],
     run_eval: Callable[[Any], dict[str, Array]] | None,
@@ -207,6 +290,8 @@ def _loop(
     eval_every: int | None,
     batched: bool,
     on_chunk: Callable[[int], None] | None = None,
+    clock: CompileClock | None = None,
+    start: float | None = None,
 ) -> TrainResult:
     axis = 1 if batched else 0
     record_parts: list[dict[str, Any]] = []
@@ -214,22 +299,27 @@ def _loop(
     eval_steps: list[int] = []
     diverged_at: np.ndarray | None = None
     timings: dict[str, float] = {}
-    start = time.perf_counter()
+    start = time.perf_counter() if start is None else start
+    clock = clock or CompileClock()
+    phases = _Phases(clock)
+    phases.seconds = {"train_s": 0.0, "eval_s": 0.0}
 
     def evaluate_now(step: int) -> None:
         if run_eval is not None:
-            values = jax.device_get(run_eval(state.params))
+            values, _ = phases.timed("eval_s", lambda: jax.device_get(run_eval(state.params)))
             eval_parts.append({k: np.expand_dims(np.asarray(v), axis) for k, v in values.items()})
             eval_steps.append(step)
 
     evaluate_now(0)
     done = 0
     for index, size in enumerate(_chunk_sizes(steps, eval_every)):
-        chunk_start = time.perf_counter()
-        state, records = run_chunk(state, size)
-        records = jax.device_get(records)
+
+        def chunk(state: TrainState = state, size: int = size) -> Any:
+            return jax.device_get(run_chunk(state, size))
+
+        (state, records), wall = phases.timed("train_s", chunk)
         if index == 0:
-            timings["first_chunk_s"] = time.perf_counter() - chunk_start  # includes compilation
+            timings["first_chunk_s"] = wall  # includes compilation
         record_parts.append(records)
         first_bad = _first_nonfinite(np.asarray(records["loss"]), done)
         diverged_at = (
@@ -242,6 +332,10 @@ def _loop(
         if np.all(diverged_at >= 0):
             break
     timings["total_s"] = time.perf_counter() - start
+    timings["compile_s"] = clock.seconds()
+    timings["compilations"] = clock.compilations
+    timings["cache_hits"] = clock.cache_hits
+    timings.update(phases.seconds)
     if diverged_at is None:
         diverged_at = np.full(state.step.shape, -1)
     return TrainResult(
@@ -283,21 +377,25 @@ def train(
     """
     if sampler is None:
         sampler = BatchSampler.full_batch(jax.tree.leaves(data)[0].shape[0])
-    state = TrainState(
-        params, _init_opt_state(optimizer, hparams, params), jnp.zeros((), jnp.int32)
-    )
-    run_eval = (
-        None if evaluate is None else (lambda p: _evaluate(evaluate, objective, p, eval_data))
-    )
-    return _loop(
-        lambda s, n: _run_chunk(s, objective, data, hparams, sampler, optimizer, n),
-        run_eval,
-        state,
-        steps,
-        eval_every,
-        batched=False,
-        on_chunk=on_chunk,
-    )
+    start = time.perf_counter()
+    with CompileClock() as clock:
+        state = TrainState(
+            params, _init_opt_state(optimizer, hparams, params), jnp.zeros((), jnp.int32)
+        )
+        run_eval = (
+            None if evaluate is None else (lambda p: _evaluate(evaluate, objective, p, eval_data))
+        )
+        return _loop(
+            lambda s, n: _run_chunk(s, objective, data, hparams, sampler, optimizer, n),
+            run_eval,
+            state,
+            steps,
+            eval_every,
+            batched=False,
+            on_chunk=on_chunk,
+            clock=clock,
+            start=start,
+        )
 
 
 def shard_runs(tree: Any, devices: Sequence[jax.Device] | None) -> Any:
@@ -337,7 +435,8 @@ def train_batched(
     """Train ``R`` runs of one shape as one vmapped program.
 
     ``params``, the arrays of ``objectives`` and ``samplers`` (if given) and ``hparams`` carry a
-    leading axis of size ``R`` (build them with ``eqx.filter_vmap`` over keys); ``data`` is shared.
+    leading axis of size ``R`` (build them with ``eqx.filter_vmap`` over keys); ``data`` is shared,
+    and so are the 0-d arrays of ``objectives`` (unbatched scales).
     ``devices``, if given, shard the run axis across them (see the module docstring for why this
     is off by default on CPU).
     """
@@ -347,18 +446,22 @@ def train_batched(
     params, objectives, samplers, hparams = shard_runs(
         (params, objectives, samplers, hparams), devices
     )
-    opt_state = _init_opt_state_batched(optimizer, hparams, params)
-    state = TrainState(params, opt_state, jnp.zeros((runs,), jnp.int32))
-    run_eval = (
-        None
-        if evaluate is None
-        else (lambda p: _evaluate_batched(evaluate, objectives, p, eval_data))
-    )
-    return _loop(
-        lambda s, n: _run_chunk_batched(s, objectives, data, hparams, samplers, optimizer, n),
-        run_eval,
-        state,
-        steps,
-        eval_every,
-        batched=True,
-    )
+    start = time.perf_counter()
+    with CompileClock() as clock:
+        opt_state = _init_opt_state_batched(optimizer, hparams, params)
+        state = TrainState(params, opt_state, jnp.zeros((runs,), jnp.int32))
+        run_eval = (
+            None
+            if evaluate is None
+            else (lambda p: _evaluate_batched(evaluate, objectives, p, eval_data))
+        )
+        return _loop(
+            lambda s, n: _run_chunk_batched(s, objectives, data, hparams, samplers, optimizer, n),
+            run_eval,
+            state,
+            steps,
+            eval_every,
+            batched=True,
+            clock=clock,
+            start=start,
+        )

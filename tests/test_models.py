@@ -131,3 +131,27 @@ def test_mean_field_network_formula_and_factors():
     outputs, (factor,) = net.dense_layer_factors(xs)
     np.testing.assert_allclose(outputs, expected, rtol=1e-5)
     assert factor.output_grads.shape == (1, 3, 8) and factor.bias_gain is None
+
+
+def test_scales_are_traced_leaves_out_of_the_parameters():
+    """output_gain, CenteredModel's alpha and the loss scale are arrays (one compiled program for
+    every value), never trained: the parameters are the same with or without them."""
+    plain = models.make_mlp(KEY, (3, 8, 2), parametrisation="mean_field")
+    scaled = models.CenteredModel.around(
+        models.make_mlp(KEY, (3, 8, 2), parametrisation="mean_field", output_gain=0.25), 3.0
+    )
+    params, static = models.partition_trainable(scaled)
+    assert jax.tree.structure(params.model) == jax.tree.structure(
+        models.partition_trainable(plain)[0]
+    )
+    assert isinstance(static.alpha, models.Scale)
+    assert isinstance(static.model.layers[-1].output_gain, models.Scale)
+    x = jnp.ones(3)
+    moved = eqx.tree_at(lambda m: m.model.layers[1].weight, scaled, plain.layers[1].weight * 2)
+    # W -> 2W: alpha * gain * (f(2W) - f(W)) = 3 * 0.25 * f(W) (zero biases)
+    np.testing.assert_allclose(moved(x), 0.75 * plain(x), rtol=1e-5)
+    # a standard net at gain 1 keeps a plain affine readout (its programs unchanged)
+    assert models.make_mlp(KEY, (3, 8, 2)).layers[-1].output_gain is None
+    scale = models.Scale.of(0.5)
+    assert (float(scale.square), float(scale.inverse), float(scale.inverse_square)) == (0.25, 2, 4)
+    assert models.Scale.of(scale) is scale

@@ -147,3 +147,27 @@ def test_batched_centered_models_carry_their_own_reference():
     np.testing.assert_allclose(
         result.evaluations["mse"][:, 0], float(jnp.mean(data.targets**2)), rtol=1e-5
     )
+
+
+def test_timings_separate_compilation_from_training_and_evaluation():
+    objective, params, data = _problem(width=11)  # a shape no other test compiles
+    tx = optax.sgd(0.05)  # the same object: a new one is a new static argument, a new program
+    kwargs = dict(steps=6, eval_every=3, evaluate=_evaluate, eval_data=data)
+    first = training.train(objective, tx, params, data, **kwargs).timings
+    again = training.train(objective, tx, params, data, **kwargs).timings
+    assert first["compilations"] >= 3 and first["compile_s"] > 0  # init, chunk, evaluation
+    assert again["compilations"] == 0 and again["compile_s"] == 0.0
+    for timings in (first, again):
+        assert timings["train_s"] > 0 and timings["eval_s"] > 0
+        parts = timings["compile_s"] + timings["train_s"] + timings["eval_s"]
+        assert parts <= timings["total_s"] * 1.01
+    assert first["first_chunk_s"] > again["first_chunk_s"]
+
+
+def test_compile_clock_counts_nested_spans_once():
+    x = jnp.arange(7.0).block_until_ready()
+    with training.CompileClock() as clock:  # norm is a jit inside the jit: a nested span
+        jax.jit(lambda x: jnp.linalg.norm(jnp.sin(x)) + 1.0)(x).block_until_ready()
+    assert clock.compilations == 1
+    spans = clock._spans
+    assert clock.seconds() <= max(end for _, end in spans) - min(start for start, _ in spans)

@@ -13,6 +13,7 @@ from core.curvature.gram import (
 )
 from core.curvature.jacobian import JacobianOperator, materialized_jacobian, per_leaf_jacobian
 from core.curvature.spectral import (
+    CholeskyFactor,
     GramEigen,
     condition_number,
     cutoff_threshold,
@@ -27,6 +28,7 @@ __all__ = [
     "GramMethod",
     "build_gram",
     "CGResult",
+    "CholeskyFactor",
     "GramEigen",
     "JacobianOperator",
     "condition_number",

@@ -7,7 +7,8 @@ With ``K = J J^T = U diag(lambda) U^T`` (``m x m``), the push-through identity g
 
 One eigendecomposition (:class:`GramEigen`) serves the GN pseudo-inverse, LM at any damping (each
 re-solve is two ``m x m`` matvecs), the NTK spectrum and the error projected on eigenmodes. A
-Cholesky solve (:func:`damped_solve_cholesky`) is cheaper for a single LM damping.
+Cholesky solve (:func:`damped_solve_cholesky`, :class:`CholeskyFactor`) is cheaper for a single
+LM damping.
 
 In the linearised regime the error in eigenmode ``i`` contracts per step by ``1 - eta * rate_i``
 with the mode rates below (docs/paper-notes.md#optimizer-updates).
@@ -18,11 +19,58 @@ from __future__ import annotations
 from typing import Literal
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
+from jax import lax
 from jaxtyping import Array, Float
 
 Cutoff = Literal["absolute", "relative"]
+
+
+class CholeskyFactor(eqx.Module):
+    """``A = L L^T`` for a symmetric positive definite ``A``, kept as LAPACK leaves it, for solves.
+
+    Why not ``jax.scipy.linalg.cho_factor`` / ``cho_solve`` (README, "Performance"): XLA stores
+    arrays row-major and LAPACK reads them column-major, so XLA:CPU puts a transposing copy of
+    the whole ``m x m`` matrix in front of LAPACK's ``potrf`` (and, in a jitted solve on its
+    own, in front of each ``trsm``: about 3 ms each at m = 2 000 in float32, where the solve
+    itself takes 0.8 ms), and ``cho_factor`` adds a pass that zeroes the upper triangle. Here:
+
+    * ``potrf`` gets ``A^T``, which for a symmetric ``A`` is ``A`` and which, row-major, is
+      ``A``'s buffer read column-major: XLA passes the buffer as it is (no copy). LAPACK reads
+      one triangle: the upper one of ``matrix`` (``cho_factor(lower=True)`` read the lower one;
+      the same numbers when ``matrix`` is symmetric to the last bit, as the structured Gram
+      of a multi-output MLP is);
+    * the factor stays in LAPACK's layout (``packed``: ``L`` in the lower triangle, whatever
+      the input held in the strict upper one), which is what ``trsm`` reads: no copy and no
+      masking pass; :attr:`lower` gives the clean triangle;
+    * the two solves are ``cho_solve``'s (``L y = b``, ``L^T x = y``), so given the same
+      factor the solution is the same to the last bit.
+
+    A matrix that is not positive definite gives NaN (``jax.lax.linalg``).
+    """
+
+    packed: Float[Array, "m m"]
+
+    @classmethod
+    def of(cls, matrix: Float[Array, "m m"]) -> CholeskyFactor:
+        with jax.named_scope("cholesky_factor"):
+            return cls(lax.linalg.cholesky_p.bind(matrix.T))
+
+    @property
+    def lower(self) -> Float[Array, "m m"]:
+        """``L`` (zeros above the diagonal)."""
+        return jnp.tril(self.packed)
+
+    def solve(self, rhs: Float[Array, " m"] | Float[Array, "m k"]) -> Array:
+        """``A^{-1} rhs`` for a vector ``(m,)`` or the columns of an ``(m, k)`` matrix."""
+        with jax.named_scope("cholesky_solve"):
+            columns = rhs[:, None] if rhs.ndim == 1 else rhs
+            forward = lax.linalg.triangular_solve(self.packed, columns, left_side=True, lower=True)
+            solution = lax.linalg.triangular_solve(
+                self.packed, forward, left_side=True, lower=True, transpose_a=True
+            )
+            return solution[:, 0] if rhs.ndim == 1 else solution
 
 
 def damped_solve_cholesky(
@@ -30,8 +78,7 @@ def damped_solve_cholesky(
 ) -> Float[Array, " m"]:
     """``(damping I + K)^{-1} rhs`` by Cholesky (``K`` symmetric PSD, ``damping > 0``)."""
     shifted = gram + damping * jnp.eye(gram.shape[0], dtype=gram.dtype)
-    factor = jsl.cho_factor(shifted, lower=True)
-    return jsl.cho_solve(factor, rhs)
+    return CholeskyFactor.of(shifted).solve(rhs)
 
 
 def cutoff_threshold(eigenvalues: Float[Array, " m"], eps: float | Array, cutoff: Cutoff) -> Array:

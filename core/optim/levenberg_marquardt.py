@@ -101,7 +101,8 @@ def scale_by_levenberg_marquardt(
         del updates, extra_args
         if params is None or residual_fn is None:
             raise ValueError("levenberg_marquardt needs params and the residual_fn extra argument")
-        op = JacobianOperator(residual_fn, params)
+        with jax.named_scope("lm_residual"):  # the scopes name the parts in a profile
+            op = JacobianOperator(residual_fn, params)
         residual = op.residual
         mu = jnp.asarray(damping_at(state.step), residual.dtype)
         iterations = jnp.zeros((), jnp.int32)
@@ -120,12 +121,14 @@ def scale_by_levenberg_marquardt(
                 jnp.linalg.norm(residual), jnp.finfo(residual.dtype).tiny
             )
         else:
-            kernel = build_gram(op, gram_fn=gram_fn, method=gram, chunk_size=gram_chunk_size)
+            with jax.named_scope("lm_gram"):
+                kernel = build_gram(op, gram_fn=gram_fn, method=gram, chunk_size=gram_chunk_size)
             if solver == "cholesky":
                 dual = damped_solve_cholesky(kernel, residual, mu)
             else:
                 dual = GramEigen.of(kernel).damped_solve(residual, mu)
-        direction = op.rmv(dual)
+        with jax.named_scope("lm_direction"):
+            direction = op.rmv(dual)
         info = LevenbergMarquardtInfo(
             damping=mu,
             cg_iterations=iterations,

@@ -72,7 +72,8 @@ def _search(rule: Callable[..., tuple[Array, SearchInfo]]) -> optax.GradientTran
         **extra_args: Any,
     ) -> tuple[Any, SearchState]:
         del extra_args
-        step, info = rule(updates, state.step, params, value, grad, value_fn)
+        with jax.named_scope("search"):
+            step, info = rule(updates, state.step, params, value, grad, value_fn)
         return jax.tree.map(lambda d: -step * d, updates), SearchState(state.step + 1, info)
 
     return optax.GradientTransformationExtraArgs(_init_state, update)
