@@ -13,7 +13,12 @@ holding :class:`SpecProblem` s, printed one per line as ``file:line:col  key.pat
   the override that set it (``--set a.b=v  a.b  message``), else the key's line inside
   ``profiles.<name>``, else its line in the base spec (the deepest key of the error's path that
   exists).
+- :mod:`~runner.load.sweep`: every sweep key a path in the spec, every sweep point valid
+  (reported at the sweep's own lines), and what each ``where`` key takes in any profile (the
+  context the spec's validator checks ``{in: [...]}`` lists against).
 - :mod:`~runner.load.problems`: :class:`SpecProblem` and :class:`SpecError`.
+- :func:`check_profiles` (``runner validate``): the problems of the base and every profile,
+  and warnings (:func:`spec_warnings`: an observable nothing uses), printed alike but exit 0.
 
 A spec whose sweep has more than ``MAX_CELLS`` cells is refused before any is planned.
 """
@@ -25,7 +30,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pydantic
 
@@ -44,6 +49,7 @@ from runner.load.problems import (
     sorted_problems,
 )
 from runner.load.profiles import apply_override, apply_profile
+from runner.load.sweep import selectable_anywhere, sweep_problems
 from runner.load.yaml_positions import (
     EMPTY,
     MAX_DEPTH,
@@ -65,9 +71,11 @@ __all__ = [
     "MAX_NODES",
     "MAX_STRING_CHARS",
     "LoadedSpec",
+    "ProfileCheck",
     "SpecError",
     "SpecProblem",
     "cell_count",
+    "check_profiles",
     "dotted",
     "load_spec",
     "parse_yaml",
@@ -132,8 +140,9 @@ def _resolve(
     problems = [p for text in overrides for p in apply_override(text, resolved, origins)]
     if problems:
         raise SpecError(problems)
+    context = {"selectable": selectable_anywhere(data)}
     try:
-        spec = Spec.model_validate(resolved)
+        spec = Spec.model_validate(resolved, context=context)
     except pydantic.ValidationError as error:
         return resolved, origins, applied, validation_problems(error, resolved, origins, file)
     cells = cell_count(spec)
@@ -144,7 +153,8 @@ def _resolve(
             f"{MAX_CELLS:,}; split it into several specs"
         )
         return resolved, origins, applied, [SpecProblem(file, line, col, "sweep", message)]
-    return resolved, origins, applied, spec
+    problems = sweep_problems(spec, resolved, origins, file, context)
+    return resolved, origins, applied, problems or spec
 
 
 def cell_count(spec: Spec) -> int:
@@ -193,24 +203,57 @@ def validate_profiles(path: str | Path) -> list[SpecProblem]:
 
     A problem that the base already has is reported once; one that only a profile has says so
     (``... [profile 'smoke']``)."""
+    return check_profiles(path).problems
+
+
+UNUSED = "warning: not used by any claim or figure"
+
+
+def spec_warnings(spec: Spec, origins: Mapping[KeyPath, Origin], file: str) -> list[SpecProblem]:
+    """What is valid but likely a mistake: an observable that no claim, figure or other
+    observable uses (``observables.x  warning: not used by any claim or figure``)."""
+    return [
+        SpecProblem(*origin_of(("observables", name), origins, file), f"observables.{name}", UNUSED)
+        for name in spec.unused_observables()
+    ]
+
+
+class ProfileCheck(NamedTuple):
+    """What :func:`check_profiles` finds: ``problems`` (none: every profile validates),
+    ``warnings`` and the ``base`` spec (validated without a profile; None if it is not valid)."""
+
+    problems: list[SpecProblem]
+    warnings: list[SpecProblem]
+    base: Spec | None
+
+
+def check_profiles(path: str | Path) -> ProfileCheck:
+    """The problems and warnings of the base spec and of each profile it defines, as
+    :func:`validate_profiles` reports them (a profile's own ones say so); warnings
+    (:func:`spec_warnings`) only of the parts that validate."""
     try:
         file, _, data, positions = _read_spec(path)
     except SpecError as error:
-        return error.problems
+        return ProfileCheck(error.problems, [], None)
+    base: list[Spec] = []
 
-    def check(profile: str | None) -> list[SpecProblem]:
+    def check(profile: str | None) -> tuple[list[SpecProblem], list[SpecProblem]]:
         try:
-            outcome = _resolve(file, data, positions, profile, ())[-1]
+            _, origins, _, outcome = _resolve(file, data, positions, profile, ())
         except SpecError as error:
-            return error.problems
-        return [] if isinstance(outcome, Spec) else outcome
+            return error.problems, []
+        if isinstance(outcome, Spec):
+            base.extend([outcome] if profile is None else [])
+            return [], spec_warnings(outcome, origins, file)
+        return outcome, []
 
-    problems = check(None)
-    seen = set(problems)
+    problems, warnings = check(None)
+    seen = set(problems) | set(warnings)
     profiles = data.get("profiles")
     for name in profiles if isinstance(profiles, dict) else ():
-        for problem in check(name):
+        found, cautions = check(name)
+        for problem, into in [(p, problems) for p in found] + [(w, warnings) for w in cautions]:
             if problem not in seen:
                 seen.add(problem)
-                problems.append(problem._replace(message=f"{problem.message} [profile {name!r}]"))
-    return sorted_problems(problems)
+                into.append(problem._replace(message=f"{problem.message} [profile {name!r}]"))
+    return ProfileCheck(sorted_problems(problems), sorted_problems(warnings), (base or [None])[0])

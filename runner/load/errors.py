@@ -6,8 +6,10 @@ Messages: ``unknown key 'stepz'; did you mean 'steps'?``,
 error's position (discriminated unions resolved by the ``kind`` in the data).
 
 A rule between parts of the spec that a model validator checks is reported at its key: the
-:class:`~runner.kinds.base.SpecRuleError` it raises carries the key path; a plain ``ValueError``
-is placed by the key or claim its message names (``_refine``), else at the model's key.
+:class:`~runner.kinds.base.SpecRuleError` it raises carries the key path (from the spec's root
+for the spec's own rules, from the model itself when a nested model raises it: a figure's
+``("axis",)``); a plain ``ValueError`` is placed by the key or claim its message names
+(``_refine``), else at the model's key.
 """
 
 from __future__ import annotations
@@ -161,7 +163,9 @@ def validation_problems(
         if item["type"] in ("value_error", "assertion_error"):
             rule = (item.get("ctx") or {}).get("error")
             if isinstance(rule, SpecRuleError):
-                path = rule.path  # the validator named the key (from the spec's root)
+                # The validator named the key: from the spec's root when the spec's own rules
+                # raised it (located.path is then empty), else from the model that raised it.
+                path = located.path + rule.path
             else:
                 path, message = _refine(path, message, data)
         entries.append((path, message, located.union_at, located.mismatch))

@@ -372,12 +372,12 @@ def test_override_keys_may_contain_dots(write):
         overrides=[
             "optimizers.lm_0.5.damping=0.2",
             "sweep.grid.model.alpha=[0.5, 1.0]",
-            "claims.0.where.model.alpha=2",
+            "claims.0.where.model.alpha=1",
         ],
     )
     assert loaded.spec.optimizers["lm_0.5"].damping == 0.2
     assert loaded.spec.sweep.grid == {"model.alpha": [0.5, 1.0]}
-    assert loaded.spec.claims[0].where == {"optimizer": "lm_0.5", "model.alpha": 2}
+    assert loaded.spec.claims[0].where == {"optimizer": "lm_0.5", "model.alpha": 1}
 
 
 def test_error_from_an_override_points_at_the_override_not_the_profile(spec_file):
@@ -396,12 +396,12 @@ def test_later_override_wins(spec_file):
 
 
 def test_problem_at_places_later_checks(spec_file):
-    loaded = load_spec(spec_file, profile="smoke", overrides=["sweep.grid.model.alfa=[1, 2]"])
+    loaded = load_spec(spec_file, profile="smoke", overrides=["sweep.grid.model.alpha=[1, 2]"])
     assert loaded.problem(("train", "steps"), "x") == SpecProblem(
         str(spec_file), 14, 19, "train.steps", "x"
     )
-    assert loaded.problem(("sweep", "grid", "model.alfa"), "no such field").format() == (
-        "--set sweep.grid.model.alfa=[1, 2]  sweep.grid.model.alfa  no such field"
+    assert loaded.problem(("sweep", "grid", "model.alpha"), "a later check").format() == (
+        "--set sweep.grid.model.alpha=[1, 2]  sweep.grid.model.alpha  a later check"
     )
 
 
@@ -435,7 +435,8 @@ def test_a_list_where_a_name_belongs_is_a_spec_error(spec_file):
     out = _error(spec_file, overrides=["claims.0.where.optimizer=[gd, lm]"]).format()
     assert out == (
         "--set claims.0.where.optimizer=[gd, lm]  claims.0.where.optimizer  "
-        "claim 'lm_uniform': unknown optimizer ['gd', 'lm']"
+        "claim 'lm_uniform': unknown optimizer ['gd', 'lm']; a list selects no cell: write "
+        "{in: [...]} for any of several (optimizers: gd, lm)"
     )
 
 
@@ -540,3 +541,208 @@ def test_hostile_values_are_refused_at_once(write, replace, message):
     elapsed = time.perf_counter() - start
     assert any(message in p.format() for p in problems), [p.format() for p in problems]
     assert elapsed < 5.0  # a hang guard, not a benchmark: these take ~0.1 s
+
+
+# --- checks against the run: where, groups, unused observables, the sweep ----------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = sorted(
+    [*ROOT.glob("specs/*.yaml"), *ROOT.glob("specs/examples/*.yaml")]
+    + list(ROOT.glob("runner/templates/starter_*.yaml"))
+)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(4, 4), (5, 5), (7, 7), (8, 8), (16, 16), (40, 40), (64, 64), (6, 9), (12, 10), (3, 8)],
+    ids=str,
+)
+def test_numpy_fft_labels_match_the_jax_ones(shape):
+    """``runner validate`` labels FFT modes with numpy; a cell labels them through JAX. (On
+    40 x 40 JAX's float32 frequencies order the tie |k|^2 = 169 = 0^2 + 13^2 = 5^2 + 12^2 the
+    other way from rank 259 on: the numpy labels are exact there, so only the first 200.)"""
+    from runner.kinds.metrics import FFTErrorMetric, fft_labels
+
+    n = shape[0] * shape[1]
+    for modes in (1, 5, 11, min(n, 200), n // 2 + 1, n) if shape != (40, 40) else (1, 11, 200):
+        metric = FFTErrorMetric(kind="fft_error", modes=modes)
+        assert fft_labels(shape, modes) == metric.groups(shape, 0), modes
+    assert fft_labels((32,), 11) == FFTErrorMetric(kind="fft_error").groups((32,), 0)
+    assert fft_labels((), 3) == ["0", "1", "2"]
+
+
+def test_numpy_fft_labels_are_exact_where_floats_tie():
+    """Bins of equal |k| in integer arithmetic: smaller kx first, each bin once."""
+    from runner.kinds.metrics import fft_labels
+
+    labels = fft_labels((20, 21), 20 * 21)
+    assert labels[13:15] == ["0,3", "3,0"] and len(set(labels)) == 20 * 21
+    assert fft_labels((34, 34), 12)[5:7] == ["0,2", "2,0"]
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        {"kind": "regression_1d", "points": 16},
+        {"kind": "regression_2d", "points_per_side": 6},
+        {"kind": "random_jacobian", "residuals": 8, "parameters": 20},
+        {"kind": "polynomial", "dimension": 4, "train": 12, "test": 5},
+        {"kind": "poisson", "interior": 20, "boundary_per_edge": 3, "grid_points_per_side": 6},
+    ],
+    ids=lambda task: task["kind"],
+)
+def test_grid_and_residual_counts_read_from_fields_match_the_built_task(task):
+    """The groups check reads a task's grid and residual count from its fields (no JAX); they
+    are what the task builds."""
+    import jax
+
+    from runner.spec import Task, _grid_shape, _residual_count
+
+    built = pydantic.TypeAdapter(Task).validate_python(task)
+    problem = built.build(jax.random.PRNGKey(0))
+    loss = {"kind": "pinn" if task["kind"] == "poisson" else "mse"}
+    loss_kind = pydantic.TypeAdapter(Spec.model_fields["loss"].annotation).validate_python(loss)
+    assert _grid_shape(built) == tuple(problem.grid_shape)
+    inputs, targets = problem.train_data
+    expected = inputs.shape[0] if loss["kind"] == "pinn" else targets.size
+    assert _residual_count(built, loss_kind) == expected
+
+
+SWEPT_TASK = """\
+name: swept_task
+task: {kind: random_jacobian, residuals: 8, parameters: 20}
+model: {kind: linear}
+optimizers:
+  gd: {kind: gd, learning_rate: 1.0e-3}
+train: {steps: 10, eval_every: 1}
+metrics: [{kind: mode_error}]
+sweep:
+  zip:
+    task:
+      - {kind: random_jacobian, residuals: 8, parameters: 20}
+      - {kind: random_jacobian, residuals: 12, parameters: 20}
+observables:
+  measured: {kind: final, metric: mode_error}
+claims:
+  - {id: small, kind: threshold, observable: measured, op: "<", value: 1, groups: ["GROUP"],
+     where: {task: {kind: random_jacobian, residuals: 8, parameters: 20}}}
+"""
+
+
+def test_groups_follow_a_swept_task(write):
+    """A claim's groups are checked in the cells its where selects: mode 10 exists only where
+    the Jacobian has 12 residuals."""
+    assert validate_profiles(write(SWEPT_TASK.replace("GROUP", "7"))) == []
+    (problem,) = validate_profiles(write(SWEPT_TASK.replace("GROUP", "10")))
+    assert problem.path == "claims.0.groups.0" and '8 groups, "0" .. "7"' in problem.message
+    where = ",\n     where: {task: {kind: random_jacobian, residuals: 8, parameters: 20}}"
+    assert where in SWEPT_TASK
+    every_cell = SWEPT_TASK.replace(where, "").replace("GROUP", "10")
+    assert validate_profiles(write(every_cell)) == []  # some cells have 12 modes
+
+
+WHERE_PROFILE = VALID.replace("where: {optimizer: lm}", "where: {optimizer: lm, seed: 2}").replace(
+    "  smoke: {train: {steps: 20, eval_every: 5}}", "  smoke: {sweep: {seeds: [0]}}"
+)
+WHERE_PROFILE = WHERE_PROFILE.replace("claims:\n", "sweep: {seeds: [0, 1, 2]}\nclaims:\n")
+
+
+def test_a_where_valid_in_the_base_but_not_in_a_profile_names_the_profile(write):
+    (problem,) = validate_profiles(write(WHERE_PROFILE))
+    assert problem.format().endswith(
+        "claims.0.where.seed  claim 'lm_uniform': seed 2 is not run (sweep.seeds: 0) "
+        "[profile 'smoke']"
+    )
+
+
+def test_an_informational_profile_may_leave_a_claim_without_cells(write):
+    """A smoke run that tests the plumbing (verdicts: informational) need not run every point a
+    claim names; a value no profile runs is still a mistake."""
+    informational = WHERE_PROFILE.replace(
+        "{sweep: {seeds: [0]}}", "{verdicts: informational, sweep: {seeds: [0]}}"
+    )
+    assert validate_profiles(write(informational)) == []
+    base, smoke = validate_profiles(write(informational.replace("seed: 2}", "seed: 5}")))
+    assert base.message == "claim 'lm_uniform': seed 5 is not run (sweep.seeds: 0, 1, 2)"
+    assert smoke.path == "claims.0.where.seed" and smoke.message.endswith("[profile 'smoke']")
+
+
+def test_an_in_list_may_name_points_of_other_profiles(write):
+    """``{in: [...]}`` selects the values the profile runs; each must be run by some profile."""
+    text = VALID.replace("claims:\n", "sweep: {grid: {model.alpha: [1, 2]}}\nclaims:\n").replace(
+        "where: {optimizer: lm}", "where: {optimizer: lm, model.alpha: {in: [2, 4]}}"
+    )
+    paper = "  paper: {sweep: {grid: {model.alpha: [2, 4]}}}\n"
+    assert validate_profiles(write(text + paper)) == []
+    (problem,) = validate_profiles(write(text))
+    assert problem.path == "claims.0.where.model.alpha.in.1"
+    assert problem.message.endswith(
+        "model.alpha = 4 is not a value of the sweep (model.alpha takes 1, 2)"
+    )
+    only_paper = text.replace("{in: [2, 4]}", "{in: [4]}") + paper.replace("[2, 4]", "[4]")
+    (problem,) = validate_profiles(write(only_paper))
+    assert problem.path == "claims.0.where.model.alpha"
+    assert problem.message.endswith("{in: [4]} selects no cell (model.alpha takes 1, 2)")
+
+
+def test_an_unused_observable_is_a_warning(write, capsys):
+    from runner.cli import main
+    from runner.load import check_profiles
+
+    path = write(
+        VALID.replace("observables:\n", "observables:\n  spare: {kind: final, metric: mse}\n")
+    )
+    problems, warnings, base = check_profiles(path)
+    assert (
+        problems == [] and validate_profiles(path) == [] and base.unused_observables() == ["spare"]
+    )
+    assert [w.format() for w in warnings] == [
+        f"{path}:10:3  observables.spare  warning: not used by any claim or figure"
+    ]
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr()
+    assert out.err == f"{path}:10:3  observables.spare  warning: not used by any claim or figure\n"
+    assert out.out.startswith(f"ok  {path}  (2 cells")
+
+
+def test_validate_reports_a_bad_sweep_of_every_spec_with_its_file(write, capsys):
+    from runner.cli import main
+
+    bad = write(
+        VALID.replace("claims:\n", "sweep: {grid: {model.alfa: [1, 2]}}\nclaims:\n"), "bad.yaml"
+    )
+    good = write(VALID, "good.yaml")
+    assert main(["validate", str(bad), str(good)]) == 4
+    out = capsys.readouterr()
+    assert out.err.startswith(
+        f"{bad}:11:16  sweep.grid.model.alfa  sweep key 'model.alfa' is not a path in the spec: "
+        "model has no 'alfa'; did you mean 'model.alpha'? (model has: kind, hidden, "
+    )
+    assert "pydantic" not in out.err and "spec  sweep" not in out.err
+    assert f"ok  {good}" in out.out
+    assert main(["run", str(bad)]) == 4  # the same problem, before anything runs
+    assert capsys.readouterr().err.startswith(f"{bad}:11:16  sweep.grid.model.alfa  ")
+
+
+def test_a_sweep_point_that_does_not_validate_names_its_key_and_value(write):
+    text = VALID.replace("claims:\n", "sweep:\n  grid:\n    model.hidden: [[8], 3]\nclaims:\n")
+    (problem,) = validate_profiles(write(text))
+    assert problem.format().endswith(
+        ":13:25  sweep.grid.model.hidden.1  model.hidden = 3: expected a list, got 3"
+    )
+
+
+def test_validate_imports_no_jax_and_is_fast():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time; from runner.cli import main; t = time.perf_counter(); "
+        f"code = main(['validate', *{[str(p) for p in SPECS]!r}]); "
+        "print(code, 'jax' in sys.modules, (time.perf_counter() - t) / "
+        f"{len(SPECS)})"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    code, jax_loaded, per_spec = out.stdout.split()[-3:]
+    assert (code, jax_loaded) == ("0", "False"), out.stderr
+    assert float(per_spec) < 0.5  # well under a second per spec (~0.05 s here)
