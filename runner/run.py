@@ -6,6 +6,7 @@ does to the disk happens here and in :mod:`runner.store` / :mod:`runner.engines`
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +14,22 @@ from typing import Any
 
 from core import __version__
 from runner import store
-from runner.engines import Detached, Interrupted, Progress, execute
+from runner.engines import (
+    Detached,
+    Interrupted,
+    Progress,
+    StopRequest,
+    compilation_cache,
+    ctrl_c_caught,
+    execute,
+)
 from runner.load import LoadedSpec, load_spec
 from runner.plan import Cell, content_hash, plan
-from runner.results import ClaimResult, RunView
+from runner.results import CellResult, ClaimResult, RunView
+
+#: ``--check-robustness``: the initial parameters of the re-run cells are perturbed at rounding
+#: level (:func:`runner.cell.perturb_at_rounding`) with this fixed key.
+ROBUSTNESS = {"kind": "rounding", "key": 15}
 
 
 @dataclass
@@ -28,18 +41,22 @@ class RunOutcome:
     reused: int = 0
     notes: list[str] = field(default_factory=list)
     submitted: int = 0  # --detach: jobs left running; judge later
+    interrupted_while: str | None = None  # "training", "robustness" or "judging"
+    robustness: dict[str, Any] | None = None  # claims.json "robustness" (--check-robustness)
 
 
 def reproduce_command(
     loaded: LoadedSpec, engine: str, jobs: int, engine_options: dict[str, Any] | None = None
 ) -> str:
+    """The command that runs the same cells again; ``inline`` and ``local`` (the defaults, which
+    give identical cells) are left out, the cluster engines kept with their options."""
     parts = ["runner", "run", str(loaded.path)]
     if loaded.profile is not None:
         parts += ["--profile", loaded.profile]
     for override in loaded.overrides:
         parts += ["--set", override]
-    if engine != "inline":
-        parts += ["--engine", engine, "--jobs", str(jobs)]
+    if engine not in ("inline", "local"):
+        parts += ["--engine", engine]
     for key, value in (engine_options or {}).items():
         parts += ["--engine-opt", f"{key}={value}"]
     return shlex.join(parts)
@@ -129,7 +146,16 @@ def run_spec(
     only: list[str] | None = None,
     progress_stream: Any = None,
     data_sources: dict[str, Any] | None = None,
+    check_robustness: bool = False,
 ) -> RunOutcome:
+    """Train the cells (``engine``: see :mod:`runner.engines`; :func:`runner.engines.
+    resolve_engine` gives the CLI's defaults), judge the claims and write the run directory.
+
+    Ctrl-C while training keeps the finished cells and judges them; Ctrl-C while judging keeps
+    the claims judged so far (the others are written as not judged); either way the report and
+    junit are written and ``interrupted`` is set. ``check_robustness``: then re-run the cells of
+    the run's smallest seed with perturbed initial parameters and judge again
+    (:func:`run_robustness`, :func:`judge_robustness`)."""
     cells = select_cells(plan(loaded.spec, loaded.resolved), only)
     if resume is not None:
         run_dir = resume.resolve()  # reports/latest -> the run it points at
@@ -153,23 +179,16 @@ def run_spec(
     store.atomic_write_text(run_dir / "overrides.txt", "".join(f"{o}\n" for o in loaded.overrides))
     env = store.environment(loaded.path)
     env["data_sources"] = data_sources or {}
+    if engine == "local":
+        from runner.threads import WORKER_DEFAULTS
+
+        env["worker_threads"] = {"OPENBLAS_NUM_THREADS": "1", **WORKER_DEFAULTS, "jobs": jobs}
     store.write_json(run_dir / "env.json", env)
     reuse = reusable_summaries(run_dir, cells) if resume is not None else {}
-    store.write_json(
-        run_dir / "manifest.json",
-        _manifest(
-            loaded,
-            run_dir,
-            cells,
-            reuse,
-            engine=engine,
-            jobs=jobs,
-            status="running",
-            created=created,
-            engine_options=engine_options,
-        ),
-    )
-    interrupted = False
+    manifest_of = _manifest_writer(loaded, run_dir, cells, engine, jobs, created, engine_options)
+    store.write_json(run_dir / "manifest.json", manifest_of(reuse, "running"))
+    seconds = store.previous_seconds(run_dir.parent, loaded.spec.name)
+    interrupted_while = None
     progress = Progress(len(cells), jobs, progress_stream)
     try:
         summaries = execute(
@@ -181,21 +200,13 @@ def run_spec(
             progress=progress,
             engine_options=engine_options,
             detach=detach,
+            seconds=seconds,
+            cache=compilation_cache(out_root),
         )
     except Interrupted as stop:
-        summaries, interrupted = stop.summaries, True
+        summaries, interrupted_while = stop.summaries, "training"
     except Detached as submitted:
-        manifest = _manifest(
-            loaded,
-            run_dir,
-            cells,
-            submitted.summaries,
-            engine=engine,
-            jobs=jobs,
-            status="submitted",
-            created=created,
-            engine_options=engine_options,
-        )
+        manifest = manifest_of(submitted.summaries, "submitted")
         store.write_json(run_dir / "manifest.json", manifest)
         store.point_latest(out_root if resume is None else run_dir.parent, run_dir)
         return RunOutcome(
@@ -206,41 +217,161 @@ def run_spec(
             reused=len(reuse),
             submitted=len(submitted.job_ids),
         )
-    status = "interrupted" if interrupted else "finished"
-    manifest = _manifest(
-        loaded,
-        run_dir,
-        cells,
-        summaries,
-        engine=engine,
-        jobs=jobs,
-        status=status,
-        created=created,
-        engine_options=engine_options,
-    )
-    store.write_json(run_dir / "manifest.json", manifest)
-    claims = judge_and_report(run_dir, loaded, manifest)
-    store.point_latest(out_root if resume is None else run_dir.parent, run_dir)
+    # From here Ctrl-C is remembered, not raised, except while cells run or claims are judged:
+    # whatever happens, the manifest, claims.json and the report are written whole.
+    with ctrl_c_caught(raising=False) as stop:
+        manifest = manifest_of(summaries, "finished")
+        if interrupted_while is not None:
+            manifest["status"], manifest["interrupted_while"] = "interrupted", interrupted_while
+        store.write_json(run_dir / "manifest.json", manifest)
+        robustness = False
+        if check_robustness and interrupted_while is None and not stop.requested:
+            try:
+                run_robustness(
+                    run_dir,
+                    loaded,
+                    manifest,
+                    engine=engine,
+                    jobs=jobs,
+                    engine_options=engine_options,
+                    progress_stream=progress_stream,
+                    stop=stop,
+                )
+                robustness = True
+            except Interrupted:
+                stop.requested = False  # the run's claims are judged still; Ctrl-C again stops
+                interrupted_while = "robustness"
+                manifest["status"], manifest["interrupted_while"] = "interrupted", interrupted_while
+                store.write_json(run_dir / "manifest.json", manifest)
+        judged = judge_and_report(run_dir, loaded, manifest, robustness=robustness, stop=stop)
+        if judged.interrupted and interrupted_while is None:
+            interrupted_while = "judging"
+        store.point_latest(out_root if resume is None else run_dir.parent, run_dir)
     return RunOutcome(
         run_dir=run_dir,
-        claims=claims,
+        claims=judged.claims,
         cell_statuses={c["cell_id"]: c["status"] for c in manifest["cells"]},
-        interrupted=interrupted,
+        interrupted=interrupted_while is not None,
         reused=len(reuse),
+        interrupted_while=interrupted_while,
+        robustness=judged.robustness,
     )
 
 
-def judge_and_report(run_dir: Path, loaded: LoadedSpec, manifest: dict) -> list[ClaimResult]:
+def _manifest_writer(
+    loaded: LoadedSpec,
+    run_dir: Path,
+    cells: list[Cell],
+    engine: str,
+    jobs: int,
+    created: str,
+    engine_options: dict[str, Any] | None,
+):
+    def manifest_of(summaries: dict[str, dict], status: str) -> dict[str, Any]:
+        return _manifest(
+            loaded,
+            run_dir,
+            cells,
+            summaries,
+            engine=engine,
+            jobs=jobs,
+            status=status,
+            created=created,
+            engine_options=engine_options,
+        )
+
+    return manifest_of
+
+
+@dataclass
+class Judged:
+    """What :func:`judge_and_report` wrote."""
+
+    claims: list[ClaimResult]
+    cells: list[CellResult]
+    interrupted: bool = False  # Ctrl-C while judging: some claims are not judged
+    robustness: dict[str, Any] | None = None
+
+
+def judge_and_report(
+    run_dir: Path,
+    loaded: LoadedSpec,
+    manifest: dict,
+    *,
+    robustness: bool = False,
+    stop: StopRequest | None = None,
+) -> Judged:
+    """Judge every claim on the stored cells; write ``claims.json``, ``report.html`` and
+    ``junit.xml``. Ctrl-C while judging stops it: the claims judged so far are written with the
+    others marked not judged (INCONCLUSIVE, ``observed["not_judged"]``), and ``interrupted`` is
+    set. ``robustness``: also judge with the cells of ``RUN_DIR/robustness/`` in their place
+    (:func:`judge_robustness`). ``stop``: the caller's Ctrl-C record (else one is made here)."""
+    with contextlib.ExitStack() as stack:
+        if stop is None:
+            stop = stack.enter_context(ctrl_c_caught(raising=False))
+        cells = store.load_cells(run_dir, manifest)
+        claims = judge_until_stopped(loaded.spec, cells, stop)
+        section = None
+        if robustness and not stop.requested:
+            section = judge_robustness(run_dir, loaded, manifest, cells, claims, stop)
+        interrupted = stop.requested
+        if interrupted and manifest.get("status") != "interrupted":
+            manifest["status"], manifest["interrupted_while"] = "interrupted", "judging"
+            store.write_json(run_dir / "manifest.json", manifest)
+        store.write_claims(run_dir, claims, section)
+        write_report(run_dir, loaded, manifest, claims, cells, section)
+    return Judged(claims, cells, interrupted, section)
+
+
+def judge_until_stopped(spec: Any, cells: list[CellResult], stop: StopRequest) -> list[ClaimResult]:
+    """:func:`runner.kinds.claims.judge`, a claim at a time, until Ctrl-C (``stop``): the claims
+    not judged then are INCONCLUSIVE with ``observed["not_judged"] = True``."""
     from runner.kinds.claims import judge
 
-    cells = store.load_cells(run_dir, manifest)
-    claims = judge(loaded.spec, cells)
-    store.write_claims(run_dir, claims)
-    write_report(run_dir, loaded, manifest, claims, cells)
-    return claims
+    judged: dict[str, ClaimResult] = {}
+    stop.raising = True
+    try:
+        for claim in spec.claims:
+            if stop.requested:
+                break
+            (judged[claim.id],) = judge(spec.model_copy(update={"claims": [claim]}), cells)
+    except KeyboardInterrupt:
+        stop.requested = True
+    finally:
+        stop.raising = False
+    return [judged.get(claim.id) or _not_judged(claim, spec) for claim in spec.claims]
 
 
-def write_report(run_dir: Path, loaded: LoadedSpec, manifest: dict, claims, cells) -> None:
+def _not_judged(claim: Any, spec: Any) -> ClaimResult:
+    from runner.kinds.metrics import metric_key
+
+    try:
+        expected = claim.expected_sentence(
+            spec.observables, {metric_key(m): m for m in spec.metrics}
+        )
+    except Exception:  # noqa: BLE001 - the sentence is a courtesy here
+        expected = claim.statement or claim.id
+    return ClaimResult(
+        id=claim.id,
+        kind=str(claim.kind),
+        verdict="INCONCLUSIVE",
+        expected=claim.expected,
+        expected_sentence=expected,
+        observed_sentence="Not judged: the run was interrupted (Ctrl-C) before this claim.",
+        statement=claim.statement,
+        observed={"not_judged": True},
+        reason="not judged: interrupted (Ctrl-C); judge it with runner judge RUN_DIR or --resume",
+    )
+
+
+def write_report(
+    run_dir: Path,
+    loaded: LoadedSpec,
+    manifest: dict,
+    claims,
+    cells,
+    robustness: dict[str, Any] | None = None,
+) -> None:
     from runner.report import render_junit, render_report
 
     view = RunView(
@@ -251,6 +382,7 @@ def write_report(run_dir: Path, loaded: LoadedSpec, manifest: dict, claims, cell
         env=store.read_json(run_dir / "env.json") if (run_dir / "env.json").exists() else {},
         cells=cells,
         claims=claims,
+        robustness=robustness,
     )
     store.atomic_write_text(run_dir / "report.html", render_report(view))
     store.atomic_write_text(run_dir / "junit.xml", render_junit(view))
@@ -296,7 +428,12 @@ def refresh_manifest(run_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def rejudge(run_dir: Path, spec_path: Path | None = None) -> tuple[list[ClaimResult], list[str]]:
+def rejudge(
+    run_dir: Path, spec_path: Path | None = None, *, robustness: bool = False
+) -> tuple[Judged, list[str]]:
+    """Judge a stored run again (``spec_path``: with that spec's claims); a run whose judging
+    was interrupted is ``finished`` once every claim is judged. ``robustness``: with the
+    robustness section (the run must have its cells, :func:`has_robustness_cells`)."""
     loaded = load_run_spec(run_dir, spec_path)
     manifest = refresh_manifest(run_dir)
     changed = changed_cells(run_dir, loaded)
@@ -305,23 +442,175 @@ def rejudge(run_dir: Path, spec_path: Path | None = None) -> tuple[list[ClaimRes
         store.atomic_write_text(run_dir / "spec.judged.yaml", loaded.text)
         manifest["judged_with"] = str(spec_path)
         store.write_json(run_dir / "manifest.json", manifest)
-    claims = judge_and_report(run_dir, loaded, manifest)
-    return claims, changed
+    if manifest.get("interrupted_while") == "judging":  # this judging completes it (else
+        manifest["status"] = "finished"  # judge_and_report marks it interrupted again)
+        del manifest["interrupted_while"]
+        store.write_json(run_dir / "manifest.json", manifest)
+    return judge_and_report(run_dir, loaded, manifest, robustness=robustness), changed
 
 
 def rerender(run_dir: Path) -> None:
     loaded = load_run_spec(run_dir)
     manifest = store.read_json(run_dir / "manifest.json")
     cells = store.load_cells(run_dir, manifest)
-    write_report(run_dir, loaded, manifest, store.read_claims(run_dir), cells)
+    claims, robustness = store.read_claims(run_dir), store.read_robustness(run_dir)
+    write_report(run_dir, loaded, manifest, claims, cells, robustness)
 
 
-def check_determinism(run_dir: Path, loaded: LoadedSpec) -> dict[str, list[str]]:
-    """Re-run the first finished cell of each optimizer here and compare every stored array
-    bit for bit; ``{cell_id: [names that differ]}`` (empty lists: identical)."""
+def _rerun(
+    run_dir: Path,
+    cells: list[Cell],
+    *,
+    label: str,
+    engine: str,
+    jobs: int,
+    engine_options: dict[str, Any] | None,
+    progress_stream: Any,
+    perturbation: dict[str, Any] | None = None,
+    stop: StopRequest | None = None,
+) -> dict[str, dict]:
+    """Run ``cells`` again into ``RUN_DIR/<label>/cells/`` with the run's engine (the same
+    thread settings as the originals), reusing what an earlier check of this run stored there.
+    Ctrl-C raises :class:`Interrupted` (also when only remembered in ``stop``)."""
+    base = run_dir / label
+    # determinism runs afresh every time; a robustness cell stored by an earlier check of this
+    # run (same hash, same fixed perturbation) is reused
+    reuse = {} if perturbation is None else reusable_summaries(base, cells)
+    options = engine_options if engine in ("submitit", "ray") else None
+    spec_name = store.read_json(run_dir / "manifest.json").get("spec_name", "")
+    raising = None if stop is None else stop.raising
+    if stop is not None:
+        stop.raising = True  # while cells run, Ctrl-C stops them at once
+    try:
+        if stop is not None and stop.requested:
+            raise Interrupted({})
+        return execute(
+            cells,
+            base,
+            engine=engine,
+            jobs=jobs,
+            reuse=reuse,
+            progress=Progress(len(cells), jobs, progress_stream, label=label),
+            engine_options=options,
+            perturbation=perturbation,
+            seconds=store.previous_seconds(run_dir.parent, spec_name),
+            cache=compilation_cache(run_dir.parent),
+        )
+    finally:
+        if stop is not None:
+            stop.raising = bool(raising)
+
+
+def robustness_cells(loaded: LoadedSpec, manifest: dict) -> list[Cell]:
+    """The cells ``--check-robustness`` runs again: every cell of the run's smallest seed that
+    has a result (finished or diverged)."""
+    with_result = {
+        c["cell_id"] for c in manifest["cells"] if c["status"] in ("finished", "diverged")
+    }
+    cells = [c for c in plan(loaded.spec, loaded.resolved) if c.cell_id in with_result]
+    if not cells:
+        return []
+    seed = min(c.seed for c in cells)
+    return [c for c in cells if c.seed == seed]
+
+
+def run_robustness(
+    run_dir: Path,
+    loaded: LoadedSpec,
+    manifest: dict,
+    *,
+    engine: str = "inline",
+    jobs: int = 1,
+    engine_options: dict[str, Any] | None = None,
+    progress_stream: Any = None,
+    stop: StopRequest | None = None,
+) -> dict[str, dict]:
+    """Run :func:`robustness_cells` again with their initial parameters perturbed at rounding
+    level (:data:`ROBUSTNESS`) into ``RUN_DIR/robustness/cells/`` (same ids and hashes; the
+    perturbation applied is in each ``cell.json``). Ctrl-C raises :class:`Interrupted`."""
+    cells = robustness_cells(loaded, manifest)
+    return _rerun(
+        run_dir,
+        cells,
+        label="robustness",
+        engine=engine,
+        jobs=jobs,
+        engine_options=engine_options,
+        progress_stream=progress_stream,
+        perturbation=ROBUSTNESS,
+        stop=stop,
+    )
+
+
+def has_robustness_cells(run_dir: Path) -> bool:
+    cells = run_dir / "robustness" / "cells"
+    return cells.is_dir() and any((d / "summary.json").exists() for d in cells.iterdir())
+
+
+def judge_robustness(
+    run_dir: Path,
+    loaded: LoadedSpec,
+    manifest: dict,
+    cells: list[CellResult],
+    claims: list[ClaimResult],
+    stop: StopRequest,
+) -> dict[str, Any] | None:
+    """Judge the claims again with the cells of ``RUN_DIR/robustness/cells/`` (those whose hash
+    is the run's) in place of the originals; the ``robustness`` section of ``claims.json``: per
+    claim the verdict and margin with and without the perturbation, and ``flips`` (the claims
+    whose verdict changes). None when Ctrl-C stopped it or there are no such cells."""
+    hashes = {c["cell_id"]: c["hash"] for c in manifest.get("cells", [])}
+    base = run_dir / "robustness" / "cells"
+    perturbed: dict[str, CellResult] = {}
+    perturbation = None
+    for directory in sorted(base.iterdir()) if base.is_dir() else []:
+        summary = store.read_summary(directory)
+        if summary is None or hashes.get(directory.name) != summary.get("hash"):
+            continue
+        perturbed[directory.name] = store.load_cell(directory)
+        perturbation = perturbation or store.read_json(directory / "cell.json").get("perturbation")
+    if not perturbed:
+        return None
+    replaced = [perturbed.get(cell.cell_id, cell) for cell in cells]
+    again = judge_until_stopped(loaded.spec, replaced, stop)
+    if stop.requested:
+        return None
+    entries = []
+    for before, after in zip(claims, again, strict=True):
+        entries.append(
+            {
+                "id": before.id,
+                "verdict": before.verdict,
+                "margin": before.margin,
+                "value": (before.observed or {}).get("value"),
+                "perturbed_verdict": after.verdict,
+                "perturbed_margin": after.margin,
+                "perturbed_value": (after.observed or {}).get("value"),
+                "flipped": before.verdict != after.verdict,
+            }
+        )
+    return {
+        "seed": min(cell.seed for cell in perturbed.values()),
+        "perturbation": perturbation,
+        "cells": sorted(perturbed),
+        "claims": entries,
+        "flips": [entry["id"] for entry in entries if entry["flipped"]],
+    }
+
+
+def check_determinism(
+    run_dir: Path,
+    loaded: LoadedSpec,
+    *,
+    engine: str = "inline",
+    jobs: int = 1,
+    engine_options: dict[str, Any] | None = None,
+    progress_stream: Any = None,
+) -> dict[str, list[str]]:
+    """Re-run the first finished cell of each optimizer with the run's engine (so with the same
+    thread settings) into ``RUN_DIR/determinism/cells/`` and compare every stored array bit for
+    bit; ``{cell_id: [names that differ]}`` (empty lists: identical)."""
     import numpy as np
-
-    from runner.cell import run_cell
 
     manifest = store.read_json(run_dir / "manifest.json")
     finished = {c["cell_id"] for c in manifest["cells"] if c["status"] == "finished"}
@@ -329,16 +618,29 @@ def check_determinism(run_dir: Path, loaded: LoadedSpec) -> dict[str, list[str]]
     for cell in plan(loaded.spec, loaded.resolved):
         if cell.cell_id in finished and cell.optimizer not in chosen:
             chosen[cell.optimizer] = cell
+    _rerun(
+        run_dir,
+        list(chosen.values()),
+        label="determinism",
+        engine=engine,
+        jobs=jobs,
+        engine_options=engine_options,
+        progress_stream=progress_stream,
+    )
     result: dict[str, list[str]] = {}
     for cell in chosen.values():
-        fresh = store.cell_arrays(run_cell(cell.params))
-        with np.load(run_dir / "cells" / cell.cell_id / "metrics.npz") as stored:
-            names = sorted(set(stored.files) | set(fresh))
+        stored_path = run_dir / "cells" / cell.cell_id / "metrics.npz"
+        fresh_path = run_dir / "determinism" / "cells" / cell.cell_id / "metrics.npz"
+        if not fresh_path.exists():
+            result[cell.cell_id] = ["(the re-run failed: determinism/cells/.../error.txt)"]
+            continue
+        with np.load(stored_path) as stored, np.load(fresh_path) as fresh:
+            names = sorted(set(stored.files) | set(fresh.files))
             result[cell.cell_id] = [
                 name
                 for name in names
                 if name not in stored.files
-                or name not in fresh
-                or not np.array_equal(stored[name], np.asarray(fresh[name]), equal_nan=True)
+                or name not in fresh.files
+                or not np.array_equal(stored[name], fresh[name], equal_nan=True)
             ]
     return result

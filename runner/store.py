@@ -5,6 +5,8 @@ reports/<utc>_<spec-name>_<spec-hash8>/
   manifest.json  spec.yaml  spec.resolved.yaml  overrides.txt  env.json  [spec.judged.yaml]
   cells/<cell_id>/  cell.json  metrics.npz  summary.json  [error.txt]
   claims.json  report.html  junit.xml
+  [robustness/cells/<cell_id>/]   --check-robustness: re-run cells, perturbation in cell.json
+  [determinism/cells/<cell_id>/]  --check-determinism: re-run cells
 ```
 
 ``spec.judged.yaml`` appears when ``runner judge --spec PATH`` re-judged the run with an edited
@@ -135,7 +137,9 @@ def environment(spec_path: Path) -> dict[str, Any]:
         "platform": platform.platform(),
         "jax_devices": [str(d) for d in jax.devices()],
         "threads": dict(applied),
-        "env_vars": {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "XLA_FLAGS")},
+        "env_vars": {
+            k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "XLA_FLAGS", "PJRT_NPROC")
+        },
         "data_sources": {},
     }
 
@@ -155,9 +159,20 @@ def cell_arrays(outcome: Any) -> dict[str, Any]:
     return arrays
 
 
-def write_cell(directory: Path, cell: Cell, outcome: Any | None, error: str | None) -> dict:
-    """Write a cell's files (summary last) and return its summary."""
-    atomic_write_text(directory / "cell.json", json.dumps(jsonable(cell.to_json()), indent=2))
+def write_cell(
+    directory: Path,
+    cell: Cell,
+    outcome: Any | None,
+    error: str | None,
+    *,
+    perturbation: dict[str, Any] | None = None,
+) -> dict:
+    """Write a cell's files (summary last) and return its summary. ``perturbation`` (what
+    :func:`runner.cell.run_cell` applied, ``--check-robustness``) goes into ``cell.json``."""
+    data = cell.to_json()
+    if perturbation is not None:
+        data["perturbation"] = perturbation
+    atomic_write_text(directory / "cell.json", json.dumps(jsonable(data), indent=2))
     if outcome is not None:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **cell_arrays(outcome))
@@ -177,6 +192,8 @@ def write_cell(directory: Path, cell: Cell, outcome: Any | None, error: str | No
         "steps_done": None if outcome is None else outcome.steps_done,
         "diverged_at": None if outcome is None else outcome.diverged_at,
         "wall_seconds": None if outcome is None else outcome.wall_seconds,
+        # core.training's timings: compile_s, compilations, train_s, eval_s, total_s, ...
+        "timings": {} if outcome is None else dict(outcome.timings),
         "groups": {} if outcome is None else outcome.groups,
         "error": None if error is None else error.strip().splitlines()[-1][:500],
         "finished_at": utc_now(),
@@ -249,8 +266,15 @@ def load_cells(run_dir: Path, manifest: dict) -> list[CellResult]:
 # --- claims ------------------------------------------------------------------------------------
 
 
-def write_claims(run_dir: Path, claims: list[ClaimResult]) -> None:
-    write_json(run_dir / "claims.json", {"claims": [c.to_dict() for c in claims]})
+def write_claims(
+    run_dir: Path, claims: list[ClaimResult], robustness: dict[str, Any] | None = None
+) -> None:
+    """``claims.json``: ``claims``, and ``robustness`` when the run was checked
+    (``--check-robustness``: :func:`runner.run.judge_robustness`)."""
+    data: dict[str, Any] = {"claims": [c.to_dict() for c in claims]}
+    if robustness is not None:
+        data["robustness"] = robustness
+    write_json(run_dir / "claims.json", data)
 
 
 def read_claims(run_dir: Path) -> list[ClaimResult]:
@@ -258,6 +282,42 @@ def read_claims(run_dir: Path) -> list[ClaimResult]:
     if not path.exists():
         return []
     return [ClaimResult.from_dict(c) for c in read_json(path)["claims"]]
+
+
+def read_robustness(run_dir: Path) -> dict[str, Any] | None:
+    """The ``robustness`` section of ``claims.json`` (None: the run was not checked)."""
+    path = run_dir / "claims.json"
+    return read_json(path).get("robustness") if path.exists() else None
+
+
+def run_dirs(out_root: Path) -> list[Path]:
+    """The run directories under ``out_root``, oldest first: folders with a ``manifest.json``
+    (not ``latest``, a link, nor the workers' ``.jax-cache``)."""
+    if not Path(out_root).is_dir():
+        return []
+    return sorted(
+        p
+        for p in Path(out_root).iterdir()
+        if (p / "manifest.json").is_file() and not p.is_symlink()
+    )
+
+
+def previous_seconds(out_root: Path, spec_name: str) -> dict[str, float]:
+    """Wall seconds of finished cells by hash, from the runs of ``spec_name`` under
+    ``out_root`` (the newest run's time where several ran a cell): what orders a new run's cells
+    longest first (:func:`runner.engines.longest_first`)."""
+    seconds: dict[str, float] = {}
+    for run_dir in run_dirs(out_root):  # oldest first: a newer time replaces an older one
+        try:
+            manifest = read_json(run_dir / "manifest.json")
+        except (OSError, ValueError):
+            continue
+        if manifest.get("spec_name") != spec_name:
+            continue
+        for entry in manifest.get("cells", []):
+            if entry.get("status") == "finished" and entry.get("wall_seconds"):
+                seconds[entry["hash"]] = float(entry["wall_seconds"])
+    return seconds
 
 
 def run_timing(run_dir: Path) -> dict[str, Any]:

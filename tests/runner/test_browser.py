@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import cli
+from runner import cli, store
 
 from .test_cli_e2e import ROOT
 
@@ -34,7 +34,7 @@ def report(tmp_path_factory) -> Path:
     spec = ROOT / "specs" / "polynomial_regression.yaml"  # claims of every outcome, figures
     code = cli.main(["run", str(spec), "--profile", "smoke", "--out", str(out)])
     assert code in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED)
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    (run_dir,) = store.run_dirs(out)
     return run_dir / "report.html"
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from runner import cli
+from runner import cli, store
 
 
 def below_gd(optimizer: str, **extra) -> dict:
@@ -59,7 +59,7 @@ def _command(spec: Path, out: Path, *extra: str) -> list[str]:
 
 
 def _run_dir(out: Path) -> Path:
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    (run_dir,) = store.run_dirs(out)
     return run_dir
 
 

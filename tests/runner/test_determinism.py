@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from runner import store
 from runner.cell import run_cell
 from runner.load import load_spec
 from runner.plan import plan
@@ -29,10 +30,15 @@ def test_cli_check_determinism(tmp_path, capsys, monkeypatch):
 
     spec = ROOT / "specs" / "polynomial_regression.yaml"
     args = ["run", str(spec), "--profile", "smoke", "--out", str(tmp_path), "--check-determinism"]
-    assert cli.main(args) in (cli.EXIT_OK, cli.EXIT_CLAIM_FAILED)
+    assert cli.main(args) == cli.EXIT_OK  # a smoke profile: informational verdicts
     assert "determinism: 2 cell(s) re-run, every array identical" in capsys.readouterr().out
+    # re-run with the run's engine (the default: local workers, their thread settings)
+    (run_dir,) = store.run_dirs(tmp_path)
+    assert len(list((run_dir / "determinism" / "cells").glob("*/metrics.npz"))) == 2
 
     # a difference is reported and exits 3 (a stand-in for a nondeterministic kernel)
-    monkeypatch.setattr(run, "check_determinism", lambda run_dir, loaded: {"c": ["eval/mse"]})
+    monkeypatch.setattr(
+        run, "check_determinism", lambda run_dir, loaded, **engine: {"c": ["eval/mse"]}
+    )
     assert cli.main(args) == cli.EXIT_INTERNAL_ERROR
     assert "determinism: c differs in eval/mse" in capsys.readouterr().err

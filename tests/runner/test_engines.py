@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runner import engines
+from runner import engines, store
 from runner.plan import plan
 from runner.spec import Spec
 
@@ -94,12 +94,12 @@ def test_detach_then_status_then_judge(tmp_path, capsys):
     spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
     inline_out = tmp_path / "inline"
     assert cli.main(["run", str(spec), "--out", str(inline_out)]) in (0, 1)
-    (inline_dir,) = [p for p in inline_out.iterdir() if p.is_dir() and not p.is_symlink()]
+    (inline_dir,) = store.run_dirs(inline_out)
     out = tmp_path / "detached"
     args = ["run", str(spec), "--out", str(out), "--engine", "submitit", "--detach"]
     assert cli.main([*args, "--engine-opt", "cluster=local"]) == cli.EXIT_OK
     assert "submitted 12 job(s)" in capsys.readouterr().out
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    (run_dir,) = store.run_dirs(out)
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "submitted"
     assert (run_dir / "submitit" / "jobs.json").exists()
     deadline = time.time() + 300
@@ -135,3 +135,108 @@ def test_ray_engine_refuses_unknown_options(tmp_path, capsys):
     assert cli.main(["run", str(spec), "--out", str(tmp_path / "bad"), *bad]) == 4
     assert "unknown option(s) ['num_cpu']" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+# --- the default engine: a worker per core, longest cells first ---------------------------------
+
+
+def test_resolve_engine(monkeypatch):
+    monkeypatch.setattr(engines, "available_cores", lambda: 4)
+    assert engines.resolve_engine(None, None) == ("local", 4)
+    assert engines.resolve_engine(None, 1) == ("inline", 1)
+    assert engines.resolve_engine(None, 3) == ("local", 3)
+    assert engines.resolve_engine("local", None) == ("local", 4)
+    assert engines.resolve_engine("inline", None) == ("inline", 1)
+    monkeypatch.setattr(engines, "available_cores", lambda: 1)
+    assert engines.resolve_engine(None, None) == ("inline", 1)
+
+
+def test_available_cores_follows_the_affinity():
+    import os
+
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert engines.available_cores() == expected
+
+
+def _grokking_cells():
+    from runner.load import load_spec
+
+    from .test_cli_e2e import ROOT
+
+    loaded = load_spec(ROOT / "specs" / "grokking_mnist.yaml")
+    return plan(loaded.spec, loaded.resolved)
+
+
+def test_longest_first_by_estimate():
+    """Without timings, second-order cells (LM, and the switch that starts with LM) go first,
+    then the first-order ones in plan order."""
+    cells = _grokking_cells()
+    ordered = engines.longest_first(cells)
+    assert sorted(c.cell_id for c in ordered) == sorted(c.cell_id for c in cells)
+    second_order = [c for c in cells if c.optimizer in ("lm", "lm_then_adamw")]
+    assert {c.cell_id for c in ordered[: len(second_order)]} == {c.cell_id for c in second_order}
+    rest = [c for c in cells if c not in second_order]
+    assert ordered[len(second_order) :] == rest  # stable among equal estimates
+    assert engines.estimated_cost(second_order[0]) > engines.estimated_cost(rest[0])
+
+
+def test_longest_first_starts_the_workers_on_different_programs():
+    """With 2 workers the first two cells compile different programs (LM, then GN; LM's damping
+    is a traced number, so lm_0.5 and lm_0.1 are one program); the rest stays longest first."""
+    from runner.load import load_spec
+
+    from .test_cli_e2e import ROOT
+
+    loaded = load_spec(ROOT / "specs" / "regression_1d.yaml")
+    cells = plan(loaded.spec, loaded.resolved)
+    assert len({engines._program(c) for c in cells}) == 3  # gd, lm (both dampings), gn
+    one = engines.longest_first(cells)
+    two = engines.longest_first(cells, workers=2)
+    assert [c.optimizer for c in one[:2]] == ["lm_0.5", "lm_0.5"]
+    assert [c.optimizer for c in two[:2]] == ["lm_0.5", "gn"]
+    assert two[2:] == [c for c in one if c not in two[:2]]
+
+
+def test_longest_first_by_previous_timings():
+    """A previous run's seconds decide where known; cells without a time are estimated in
+    seconds by the median ratio of the timed ones."""
+    cells = _grokking_cells()
+    adamw = next(c for c in cells if c.optimizer == "adamw")
+    timed = {c.hash: 1.0 for c in cells} | {adamw.hash: 1000.0}
+    ordered = engines.longest_first(cells, timed)
+    assert ordered[0] == adamw and ordered[1:] == [c for c in cells if c != adamw]
+    first_order = [c for c in cells if c.optimizer not in ("lm", "lm_then_adamw")]
+    partly = {c.hash: 10.0 for c in first_order}  # the LM cells are estimated: scaled, longer
+    ordered = engines.longest_first(cells, partly)
+    assert ordered[len(cells) - len(first_order) :] == first_order
+
+
+def test_local_engine_interrupt_stops_the_workers(tmp_path):
+    """Ctrl-C in the parent of a local pool (here: raised from the progress display after the
+    first cell) terminates the workers, keeps the finished cells with their files and leaves no
+    temporary file."""
+    import multiprocessing
+
+    spec = Spec.model_validate(SPEC)
+    cells = plan(spec, SPEC)
+
+    class Stop(engines.Progress):
+        def finish(self, cell, summary, reused=False):
+            super().finish(cell, summary, reused)
+            raise KeyboardInterrupt
+
+    with pytest.raises(engines.Interrupted) as stopped:
+        engines.execute(
+            cells,
+            tmp_path,
+            engine="local",
+            jobs=2,
+            progress=Stop(len(cells), 2, stream=open("/dev/null", "w")),  # noqa: SIM115
+        )
+    kept = stopped.value.summaries  # the first, and any a worker finished meanwhile
+    assert 1 <= len(kept) <= len(cells)
+    for cell_id, summary in kept.items():
+        assert summary["status"] == "finished"
+        assert (tmp_path / "cells" / cell_id / "metrics.npz").exists()
+    assert not list(tmp_path.rglob(".*.tmp"))
+    assert not multiprocessing.active_children()  # the workers are gone

@@ -8,7 +8,7 @@ import json
 
 import yaml
 
-from runner import cli
+from runner import cli, store
 
 from .test_crash import SPEC as CRASH_SPEC
 from .test_crash import below_gd
@@ -38,13 +38,13 @@ SPEC = {
 }
 
 
-def _run(tmp_path, capsys):
+def _run(tmp_path, capsys, *extra: str):
     spec = tmp_path / "failures.yaml"
     spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
     out = tmp_path / "out"
-    code = cli.main(["run", str(spec), "--out", str(out)])
+    code = cli.main(["run", str(spec), "--out", str(out), *extra])
     captured = capsys.readouterr()
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    (run_dir,) = store.run_dirs(out)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     claims = {c["id"]: c for c in json.loads((run_dir / "claims.json").read_text())["claims"]}
     return code, captured, run_dir, manifest, claims
@@ -70,13 +70,14 @@ def test_a_raising_cell_is_recorded_and_the_run_exits_3(tmp_path, capsys, monkey
 
     real = cell_module.run_cell
 
-    def flaky(params, on_chunk=None):
+    def flaky(params, on_chunk=None, **options):
         if params["optimizer"]["name"] == "gd":
             raise FloatingPointError("boom in the gd cell")
-        return real(params, on_chunk=on_chunk)
+        return real(params, on_chunk=on_chunk, **options)
 
     monkeypatch.setattr(cell_module, "run_cell", flaky)
-    code, captured, run_dir, manifest, claims = _run(tmp_path, capsys)
+    # inline: the stand-in lives in this process (the default engine's workers import their own)
+    code, captured, run_dir, manifest, claims = _run(tmp_path, capsys, "--engine", "inline")
     assert code == cli.EXIT_INTERNAL_ERROR
     cells = {c["optimizer"]: c for c in manifest["cells"]}
     assert cells["gd"]["status"] == "error" and cells["gn"]["status"] == "finished"

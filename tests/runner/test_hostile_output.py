@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from runner import cli
+from runner import cli, store
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -39,15 +39,6 @@ SPEC = {
             "right": {"observable": f"final {XSS}", "where": {"optimizer": "gd"}},
             "op": "<",
             "for_each": "task.singular_min",
-        },
-        {
-            "id": "unknown_value",
-            "kind": "threshold",
-            "statement": "a where value that selects nothing is echoed in the reason",
-            "observable": f"final {XSS}",
-            "where": {"optimizer": "gd", "task.singular_min": XSS},
-            "op": "<",
-            "value": 1.0,
         },
     ],
     "figures": [
@@ -88,7 +79,7 @@ def test_spec_strings_never_become_markup_and_files_stay_in_out(tmp_path):
     # nothing written outside --out (the spec folder and tmp_path itself are untouched)
     created = _files(tmp_path) - before
     assert created and all(out in path.parents for path in created)
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    (run_dir,) = store.run_dirs(out)
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     parser = _Markup()
     parser.feed(html)

@@ -96,3 +96,36 @@ def test_engine_worker_initialiser_applies_the_default():
     )
     assert _run(code)["OPENBLAS_NUM_THREADS"] == "1 (default)"
     assert _run(code, "2")["OPENBLAS_NUM_THREADS"] == "2 (user)"
+
+
+def test_engine_worker_runs_one_xla_thread():
+    """A local-engine worker sets PJRT_NPROC=1 (never over the user's value) before jax starts:
+    a matmul then keeps one thread busy (CPU time per thread), where XLA would use every core."""
+    code = (
+        "import json, os\n"
+        "from runner import engines\n"
+        "engines._worker_init()\n"
+        "import jax, jax.numpy as jnp\n"
+        "x = jnp.ones((1000, 1000)); f = jax.jit(lambda a: (a @ a).sum())\n"
+        "f(x).block_until_ready()\n"
+        "def ticks():\n"
+        "    out = {}\n"
+        "    for t in os.listdir('/proc/self/task'):\n"
+        "        f_ = open(f'/proc/self/task/{t}/stat').read().rsplit(')', 1)[1].split()\n"
+        "        out[t] = int(f_[11]) + int(f_[12])\n"
+        "    return out\n"
+        "before = ticks()\n"
+        "for _ in range(20): f(x).block_until_ready()\n"
+        "after = ticks()\n"
+        "busy = sorted((after[t] - before.get(t, 0) for t in after), reverse=True)\n"
+        "print(json.dumps({'env': os.environ.get('PJRT_NPROC'), 'busy': busy}))\n"
+    )
+    if not os.path.isdir("/proc/self/task"):
+        return
+    result = _run(code)
+    assert result["env"] == "1"
+    busy = result["busy"]
+    assert busy[0] > 0 and busy[1] <= 0.1 * busy[0], busy  # one thread did the work
+    env = {**_env(None), "PJRT_NPROC": "2"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1])["env"] == "2"  # the user's value
