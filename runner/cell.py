@@ -49,13 +49,52 @@ class CellOutcome:
     steps_done: int
     wall_seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    perturbation: dict[str, Any] | None = None  # what was applied (``perturbation=``), as JSON
 
 
-def run_cell(params_config: dict[str, Any], on_chunk: Callable[[int], None] | None = None):
-    """Train one cell described by its resolved parameters and return its :class:`CellOutcome`."""
+def run_cell(
+    params_config: dict[str, Any],
+    on_chunk: Callable[[int], None] | None = None,
+    *,
+    perturbation: dict[str, Any] | None = None,
+):
+    """Train one cell described by its resolved parameters and return its :class:`CellOutcome`.
+
+    ``perturbation`` (off by default; ``--check-robustness``): ``{"kind": "rounding", "key":
+    int}`` multiplies every floating-point leaf of the initial parameters by ``1 + eps u``, ``u``
+    uniform in [-1, 1] drawn from ``key`` and ``eps`` the machine epsilon of the leaf's dtype,
+    right after they are built: a change in the last bits, as another machine's BLAS rounding
+    would make. The outcome's ``perturbation`` records it with ``eps`` and ``dtype``."""
     precision = params_config["train"]["precision"]
     with jax.enable_x64(precision == "float64"):
-        return _run_cell(params_config, on_chunk)
+        return _run_cell(params_config, on_chunk, perturbation)
+
+
+ROUNDING = "rounding"  # the perturbation kind run_cell knows
+
+
+def perturb_at_rounding(params: Any, key: int) -> tuple[Any, dict[str, Any]]:
+    """``params`` with every floating-point leaf multiplied by ``1 + eps u`` (``u`` uniform in
+    [-1, 1], one key per leaf from ``key``; ``eps`` the dtype's machine epsilon), and the record
+    of what was done."""
+    leaves, treedef = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.PRNGKey(key), max(len(leaves), 1))
+    out, dtypes = [], set()
+    for leaf, leaf_key in zip(leaves, keys, strict=False):
+        if isinstance(leaf, jax.Array | np.ndarray) and jnp.issubdtype(leaf.dtype, jnp.floating):
+            eps = jnp.finfo(leaf.dtype).eps
+            u = jax.random.uniform(leaf_key, leaf.shape, leaf.dtype, -1.0, 1.0)
+            leaf = leaf * (1 + eps * u)
+            dtypes.add(str(leaf.dtype))
+        out.append(leaf)
+    record = {
+        "kind": ROUNDING,
+        "key": key,
+        "dtype": ", ".join(sorted(dtypes)),
+        "eps": {name: float(jnp.finfo(name).eps) for name in sorted(dtypes)},
+        "applied_to": "initial parameters",
+    }
+    return jax.tree.unflatten(treedef, out), record
 
 
 @dataclass(frozen=True)
@@ -89,9 +128,18 @@ def build(config: dict[str, Any]) -> tuple[CellKinds, Any, Any, Any]:
     return kinds, problem, objective, params
 
 
-def _run_cell(config: dict[str, Any], on_chunk: Callable[[int], None] | None) -> CellOutcome:
+def _run_cell(
+    config: dict[str, Any],
+    on_chunk: Callable[[int], None] | None,
+    perturbation: dict[str, Any] | None = None,
+) -> CellOutcome:
     start = time.perf_counter()
     kinds, problem, objective, params = build(config)
+    applied = None
+    if perturbation is not None:
+        if perturbation.get("kind", ROUNDING) != ROUNDING:
+            raise ValueError(f"unknown perturbation {perturbation!r}; known: {ROUNDING!r}")
+        params, applied = perturb_at_rounding(params, int(perturbation["key"]))
     loss, optimizer, metrics = kinds.loss, kinds.optimizer, kinds.metrics
     key_batches = jax.random.split(jax.random.PRNGKey(config["seed"]), 3)[2]
     train_cfg = config["train"]
@@ -151,6 +199,7 @@ def _run_cell(config: dict[str, Any], on_chunk: Callable[[int], None] | None) ->
         steps_done=result.steps_done,
         wall_seconds=time.perf_counter() - start,
         timings=result.timings,
+        perturbation=applied,
     )
 
 

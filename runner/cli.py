@@ -4,10 +4,12 @@
     runner plan SPEC                   cells and hashes; nothing runs
     runner run SPEC [--profile P] [--set a.b=v ...] [--engine inline|local|submitit|ray]
                     [--jobs N] [--engine-opt KEY=VALUE ...] [--detach]
-                    [--check-determinism]
-    runner status RUN_DIR              cells finished, failed and still pending
+                    [--check-determinism] [--check-robustness]
                     [--out DIR] [--resume RUN_DIR] [--only OPT,...] [--strict]
-    runner judge RUN_DIR [--spec PATH] re-judge stored results (after editing a claim)
+                    (default: engine local, one worker per core; inline with --jobs 1)
+    runner status RUN_DIR              cells finished, failed and still pending
+    runner judge RUN_DIR [--spec PATH] [--check-robustness]
+                                       re-judge stored results (after editing a claim)
     runner report RUN_DIR              re-render report.html and junit.xml
     runner ls [--out DIR]              past runs with their verdict counts
     runner schema                      JSON Schema of a spec, for editors
@@ -21,13 +23,19 @@
 Exit codes (as pytest's): 0 every claim holds (a negative control that fails holds; INCONCLUSIVE
 does not fail the run unless ``--strict``), 1 a claim failed, 2 interrupted, 3 a cell or a claim
 errored (internal error), 4 bad spec or usage, 5 nothing selected. ``--debug`` shows tracebacks.
+A spec with ``verdicts: informational`` (every shipped smoke profile) exits 0 whatever its
+verdicts, unless a cell or a claim errored (3) or it was interrupted (2).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -99,8 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="train every cell, judge the claims, write the report")
     spec_options(run)
-    run.add_argument("--engine", choices=["inline", "local", "submitit", "ray"], default="inline")
-    run.add_argument("--jobs", type=int, default=1, help="worker processes (engine local)")
+    run.add_argument(
+        "--engine",
+        choices=["inline", "local", "submitit", "ray"],
+        default=None,
+        help="where cells run (default: local, one worker per core; inline for --jobs 1 or a "
+        "single cell)",
+    )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes of engine local (default: one per core)",
+    )
     run.add_argument(
         "--engine-opt",
         dest="engine_options",
@@ -126,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="then re-run one cell per optimizer here and compare every array bit for bit "
         "(exit 3 if any differs)",
     )
+    run.add_argument(
+        "--check-robustness",
+        action="store_true",
+        help="then re-run the cells of the smallest seed with the initial parameters perturbed "
+        "at rounding level, judge again and list the claims whose verdict flips (the exit code "
+        "stays the run's)",
+    )
 
     status = commands.add_parser("status", help="a run's cells: finished, failed, pending")
     status.add_argument("run_dir", type=Path)
@@ -134,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("run_dir", type=Path)
     judge.add_argument("--spec", type=Path, help="judge with this spec file's claims")
     judge.add_argument("--strict", action="store_true")
+    judge.add_argument(
+        "--check-robustness",
+        action="store_true",
+        help="judge the run's robustness cells again (a run made with --check-robustness)",
+    )
 
     report = commands.add_parser("report", help="re-render a stored run's report")
     report.add_argument("run_dir", type=Path)
@@ -178,22 +209,61 @@ def build_parser() -> argparse.ArgumentParser:
 # --- commands ----------------------------------------------------------------------------------
 
 
+def _claim_mark(claim) -> str:
+    """``holds``, ``DOES NOT HOLD`` (a claim that fails the run), ``inconclusive`` or
+    ``errored``; a fragile verdict adds ``(fragile: margin 0.004 inside noise 0.012)``."""
+    if claim.verdict == "INCONCLUSIVE":
+        mark = "inconclusive (not judged; fails the run only with --strict)"
+    elif claim.verdict == "ERROR":
+        mark = "errored"
+    else:
+        mark = "holds" if claim.holds else "DOES NOT HOLD"
+    if getattr(claim, "fragile", False):
+        mark += f" (fragile: {claim.fragile_reason})"
+    return mark
+
+
 def _print_claims(claims, stream=None) -> None:
     stream = stream or sys.stdout
     for claim in claims:
-        mark = "holds" if claim.holds else "DOES NOT HOLD"
         control = " (negative control)" if claim.expected == "fail" else ""
-        print(f"  {claim.verdict:12} {claim.id}{control}: {mark}", file=stream)
+        print(f"  {claim.verdict:12} {claim.id}{control}: {_claim_mark(claim)}", file=stream)
         print(f"               {claim.observed_sentence}", file=stream)
 
 
-def exit_code(claims, cell_statuses: dict[str, str], *, interrupted: bool, strict: bool) -> int:
+def summary_line(claims, seconds: float) -> str:
+    """The last console line, in pytest's manner: ``3 failed, 7 passed, 1 inconclusive, 1
+    fragile in 41 s`` (a negative control that holds counts as passed; counts of 0 left out)."""
+    counts = [
+        (sum(c.verdict in ("PASS", "FAIL") and not c.holds for c in claims), "failed"),
+        (sum(c.holds for c in claims), "passed"),
+        (sum(c.verdict == "INCONCLUSIVE" for c in claims), "inconclusive"),
+        (sum(c.verdict == "ERROR" for c in claims), "error"),
+        (sum(bool(getattr(c, "fragile", False)) for c in claims), "fragile"),
+    ]
+    parts = [f"{n} {word}" + ("s" if word == "error" and n != 1 else "") for n, word in counts if n]
+    took = f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
+    return f"{', '.join(parts) or 'no claims'} in {took} s"
+
+
+def exit_code(
+    claims,
+    cell_statuses: dict[str, str],
+    *,
+    interrupted: bool,
+    strict: bool,
+    informational: bool = False,
+) -> int:
+    """The documented exit code; ``informational`` (``verdicts: informational``, a smoke run):
+    verdicts never fail the run, errors and interrupts still do."""
     if interrupted:
         return EXIT_INTERRUPTED
     if any(status == "error" for status in cell_statuses.values()):
         return EXIT_INTERNAL_ERROR
     if any(c.verdict == "ERROR" for c in claims):
         return EXIT_INTERNAL_ERROR
+    if informational:
+        return EXIT_OK
     if any(c.verdict in ("PASS", "FAIL") and not c.holds for c in claims):
         return EXIT_CLAIM_FAILED
     if strict and any(c.verdict == "INCONCLUSIVE" for c in claims):
@@ -201,23 +271,104 @@ def exit_code(claims, cell_statuses: dict[str, str], *, interrupted: bool, stric
     return EXIT_OK
 
 
+def _informational(spec) -> bool:
+    return getattr(spec, "verdicts", "evidence") == "informational"
+
+
+def _print_not_evidence(spec) -> None:
+    if _informational(spec):
+        print(
+            "smoke: not evidence (verdicts: informational): these verdicts test the plumbing, "
+            "not the claims; only an error fails this run"
+        )
+
+
+def _margin(value) -> str:
+    from runner.text import number
+
+    try:
+        return number(float(value))
+    except (TypeError, ValueError):
+        return "n/a"
+
+
+def _print_robustness(section) -> None:
+    """``--check-robustness``: what was re-run, and each claim whose verdict flips."""
+    if section is None:
+        return
+    eps = (section.get("perturbation") or {}).get("eps") or {}
+    at = ", ".join(f"{dtype} eps {value:.3g}" for dtype, value in eps.items())
+    flips = [entry for entry in section["claims"] if entry["flipped"]]
+    total = len(section["claims"])
+    print(
+        f"robustness: {len(section['cells'])} cell(s) of seed {section['seed']} re-run with "
+        f"their initial parameters perturbed at rounding level ({at}): "
+        + (f"{len(flips)} of {total} verdicts flip" if flips else f"none of {total} verdicts flip")
+    )
+    for entry in flips:
+        print(
+            f"  FLIP         {entry['id']}: {entry['verdict']} (margin {_margin(entry['margin'])})"
+            f" -> {entry['perturbed_verdict']} (margin {_margin(entry['perturbed_margin'])})"
+        )
+
+
+def _print_interrupted(run_dir: Path, phase: str | None, claims) -> None:
+    if phase == "judging":
+        judged = sum(not (c.observed or {}).get("not_judged") for c in claims)
+        print(
+            f"interrupted while judging: {judged} of {len(claims)} claims judged (the others "
+            f"are marked not judged in report.html and junit.xml); continue with --resume "
+            f"{run_dir} (every cell is reused), or: runner judge {run_dir}",
+            file=sys.stderr,
+        )
+    elif phase == "robustness":
+        print(
+            f"interrupted during the robustness check: the run's claims are judged; continue "
+            f"with --resume {run_dir} --check-robustness",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"interrupted: finished cells are kept; continue with --resume {run_dir}",
+            file=sys.stderr,
+        )
+
+
+@contextlib.contextmanager
+def _ctrl_c_restored():
+    """Ctrl-C (SIGINT) interrupts ``runner`` even when the process started with SIGINT ignored.
+    A shell starts a script's background job (``runner run ... &``) that way, and so may a CI
+    runner; Python then keeps it ignored, and the runner's own handler respects an ignored
+    SIGINT (:func:`runner.engines.ctrl_c_caught`), so ``kill -INT`` did nothing and the run went
+    on through every cell (issue 15). The ignored disposition comes back afterwards."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    ):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def cmd_validate(args) -> int:
-    from runner.load import load_spec, validate_profiles
-    from runner.plan import plan
+    """Every profile of each spec validates, its sweep included (every point); problems exit 4,
+    warnings (an observable nothing uses) are printed the same way and exit 0."""
+    from runner.load import cell_count, check_profiles
 
     code = EXIT_OK
     for path in args.specs:
-        problems = validate_profiles(path)
-        if problems:
-            for problem in problems:
-                print(problem.format(), file=sys.stderr)
+        problems, warnings, base = check_profiles(path)
+        for problem in [*problems, *warnings]:
+            print(problem.format(), file=sys.stderr)
+        if problems or base is None:
             code = EXIT_USAGE
             continue
-        loaded = load_spec(path, profile=None)
-        profiles = ", ".join(loaded.spec.profiles) or "none"
-        print(
-            f"ok  {path}  ({len(plan(loaded.spec, loaded.resolved))} cells; profiles: {profiles})"
-        )
+        profiles = ", ".join(base.profiles) or "none"
+        print(f"ok  {path}  ({cell_count(base)} cells; profiles: {profiles})")
     return code
 
 
@@ -239,7 +390,9 @@ def cmd_run(args) -> int:
     from runner.plan import plan
     from runner.run import run_spec, select_cells
 
-    if args.jobs < 1:
+    started = time.monotonic()
+
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     if args.resume is not None and not (args.resume / "manifest.json").exists():
         raise UsageError(f"--resume {args.resume}: not a run directory (no manifest.json)")
@@ -261,16 +414,22 @@ def cmd_run(args) -> int:
     engine_options = _engine_options(args)
     if args.detach and args.engine != "submitit":
         raise UsageError("--detach needs --engine submitit (the other engines run here)")
+    if args.detach and (args.check_robustness or args.check_determinism):
+        raise UsageError("--detach runs nothing here: judge later, then run the checks")
+    from runner.engines import resolve_engine
+
+    engine, jobs = resolve_engine(args.engine, args.jobs)
     outcome = run_spec(
         loaded,
         out_root=args.out,
-        engine=args.engine,
+        engine=engine,
         engine_options=engine_options,
-        jobs=args.jobs,
+        jobs=jobs,
         resume=args.resume,
         detach=args.detach,
         only=only,
         data_sources=sources,
+        check_robustness=args.check_robustness,
     )
     statuses = outcome.cell_statuses
     if outcome.submitted:
@@ -286,23 +445,37 @@ def cmd_run(args) -> int:
         + (f", {outcome.reused} reused" if outcome.reused else "")
     )
     _print_claims(outcome.claims)
+    _print_not_evidence(loaded.spec)
+    _print_robustness(outcome.robustness)
     print(f"report: {outcome.run_dir / 'report.html'}")
     if outcome.interrupted:
-        print(
-            f"interrupted: finished cells are kept; continue with --resume {outcome.run_dir}",
-            file=sys.stderr,
-        )
-    code = exit_code(outcome.claims, statuses, interrupted=outcome.interrupted, strict=args.strict)
+        _print_interrupted(outcome.run_dir, outcome.interrupted_while, outcome.claims)
+    code = exit_code(
+        outcome.claims,
+        statuses,
+        interrupted=outcome.interrupted,
+        strict=args.strict,
+        informational=_informational(loaded.spec),
+    )
     if args.check_determinism and not outcome.interrupted:
+        from runner.engines import Interrupted
         from runner.run import check_determinism
 
-        differences = check_determinism(outcome.run_dir, loaded)
+        try:
+            differences = check_determinism(
+                outcome.run_dir, loaded, engine=engine, jobs=jobs, engine_options=engine_options
+            )
+        except Interrupted:
+            print("interrupted: the determinism check did not finish", file=sys.stderr)
+            return EXIT_INTERRUPTED
         differing = {cell: names for cell, names in differences.items() if names}
         if differing:
             for cell, names in differing.items():
                 print(f"determinism: {cell} differs in {', '.join(names)}", file=sys.stderr)
+            print(summary_line(outcome.claims, time.monotonic() - started))
             return EXIT_INTERNAL_ERROR
         print(f"determinism: {len(differences)} cell(s) re-run, every array identical")
+    print(summary_line(outcome.claims, time.monotonic() - started))
     return code
 
 
@@ -363,10 +536,20 @@ def _require_run_dir(path: Path) -> None:
 
 def cmd_judge(args) -> int:
     from runner import store
-    from runner.run import rejudge
+    from runner.run import load_run_spec, rejudge
 
+    started = time.monotonic()
     _require_run_dir(args.run_dir)
-    claims, changed = rejudge(args.run_dir, args.spec)
+    if args.check_robustness:
+        from runner.run import has_robustness_cells
+
+        if not has_robustness_cells(args.run_dir):
+            raise UsageError(
+                f"{args.run_dir}: no robustness cells; make them with: runner run SPEC "
+                f"--resume {args.run_dir} --check-robustness"
+            )
+    judged, changed = rejudge(args.run_dir, args.spec, robustness=args.check_robustness)
+    claims = judged.claims
     if changed:
         print(
             f"warning: {len(changed)} cell(s) would be different under this spec "
@@ -374,10 +557,20 @@ def cmd_judge(args) -> int:
             file=sys.stderr,
         )
     _print_claims(claims)
+    loaded_spec = load_run_spec(args.run_dir, args.spec).spec
+    _print_not_evidence(loaded_spec)
+    _print_robustness(judged.robustness)
     manifest = store.read_json(args.run_dir / "manifest.json")
     statuses = {c["cell_id"]: c["status"] for c in manifest["cells"]}
+    if judged.interrupted:
+        _print_interrupted(args.run_dir, "judging", claims)
+    print(summary_line(claims, time.monotonic() - started))
     return exit_code(
-        claims, statuses, interrupted=manifest.get("status") == "interrupted", strict=args.strict
+        claims,
+        statuses,
+        interrupted=manifest.get("status") == "interrupted",
+        strict=args.strict,
+        informational=_informational(loaded_spec),
     )
 
 
@@ -396,9 +589,7 @@ def cmd_ls(args) -> int:
     if not args.out.is_dir():
         print(f"no runs under {args.out}")
         return EXIT_OK
-    runs = sorted(
-        p for p in args.out.iterdir() if (p / "manifest.json").exists() and not p.is_symlink()
-    )
+    runs = store.run_dirs(args.out)
     for run_dir in runs:
         manifest = store.read_json(run_dir / "manifest.json")
         claims = store.read_claims(run_dir)
@@ -524,13 +715,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from runner.plan import SweepError
 
     try:
-        return COMMANDS[args.command](args)
+        with _ctrl_c_restored():
+            return COMMANDS[args.command](args)
     except SpecError as problem:
         print(problem.format(), file=sys.stderr)
         return EXIT_USAGE
-    except SweepError as problem:
-        spec = getattr(args, "spec", "spec")
-        print(f"{spec}  sweep  {problem}", file=sys.stderr)
+    except SweepError as problem:  # the loader checks every sweep point first: a fallback
+        spec = getattr(args, "spec", None) or "runner"
+        print(f"{spec}  sweep  {str(problem).splitlines()[0]}", file=sys.stderr)
         return EXIT_USAGE
     except UsageError as problem:
         print(f"runner: error: {problem}", file=sys.stderr)

@@ -126,8 +126,14 @@ class ClaimResult:
 
     ``verdict`` is what the data say about the claim as stated; ``holds`` says whether that is
     what the spec expected (a negative control, ``expected: fail``, holds when its verdict is
-    FAIL). ``margin`` is signed, positive when the claim's condition is met with room to spare
-    (in the claim's own units, e.g. ``bound - observed``). ``figure`` tells the report what to
+    FAIL). ``margin`` is signed, positive when the claim's condition is met with room to spare,
+    in one unit for every kind: the relative distance of the claim's decisive number to its bound
+    (:mod:`runner.kinds.claims.margins`). ``noise`` is how far that margin moves between seeds
+    (plus the observable's numerical error), in the same unit; None when unknown (one seed).
+    ``fragile``: the verdict is PASS or FAIL and ``|margin| <= noise`` (another seed may flip
+    it); ``fragile_reason`` says so in words (``margin 0.004 inside noise 0.012``). A
+    ``claims.json`` written before these three fields loads with ``None``, ``False``, ``None``.
+    ``figure`` tells the report what to
     draw: ``{"series": {...}, "groups": {...}}`` (either may be absent; the contract is written
     at the top of :mod:`runner.kinds.claims`). After a JSON round trip non-finite numbers are the
     strings ``"nan"``, ``"inf"``, ``"-inf"``.
@@ -146,6 +152,9 @@ class ClaimResult:
     cells: list[str] = field(default_factory=list)
     figure: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None  # for INCONCLUSIVE / ERROR
+    noise: float | None = None
+    fragile: bool = False
+    fragile_reason: str | None = None
 
     @property
     def holds(self) -> bool:
@@ -207,3 +216,4 @@ class RunView:
     env: dict[str, Any]
     cells: list[CellResult]
     claims: list[ClaimResult]
+    robustness: dict[str, Any] | None = None  # claims.json "robustness" (--check-robustness)

@@ -80,15 +80,38 @@ def spec_name(view: RunView) -> str:
 
 
 def claim_counts(claims: Sequence[ClaimResult]) -> dict[str, int]:
-    """How many claims hold, failed, were inconclusive or errored, and how many are negative
-    controls."""
+    """How many claims hold, failed, were inconclusive or errored, how many are negative
+    controls and how many verdicts are fragile (margin inside its noise)."""
     return {
         "holds": sum(1 for c in claims if c.holds),
         "failed": sum(1 for c in claims if not c.holds and c.verdict in ("PASS", "FAIL")),
         "inconclusive": sum(1 for c in claims if c.verdict == "INCONCLUSIVE"),
         "errored": sum(1 for c in claims if c.verdict == "ERROR"),
         "controls": sum(1 for c in claims if c.expected == "fail"),
+        "fragile": sum(1 for c in claims if getattr(c, "fragile", False)),
     }
+
+
+def margin_text(claim: ClaimResult) -> str:
+    """``0.25 ± 0.012``; ``0.25 (noise unknown (1 seed))`` when the noise is not known; ``—``
+    without a margin."""
+    if claim.margin is None:
+        return fmt(None)
+    noise = getattr(claim, "noise", None)
+    if noise is not None:
+        return f"{fmt(claim.margin)} ± {fmt(noise)}"
+    why = (claim.observed or {}).get("noise_unknown")
+    return f"{fmt(claim.margin)} (noise unknown{f' ({why})' if why else ''})"
+
+
+def holds_text(claim: ClaimResult) -> str:
+    """Whether the claim holds, in a word: ``yes``, ``no``, ``inconclusive`` (not judged; it does
+    not fail the run) or ``errored``."""
+    if claim.verdict == "INCONCLUSIVE":
+        return "inconclusive"
+    if claim.verdict == "ERROR":
+        return "errored"
+    return "yes" if claim.holds else "no"
 
 
 def control_note(claim: ClaimResult) -> str:
@@ -98,7 +121,7 @@ def control_note(claim: ClaimResult) -> str:
     outcome = {
         "FAIL": "it failed, so it holds",
         "PASS": "it passed, so it does not hold",
-        "INCONCLUSIVE": "it was inconclusive, so it does not hold",
+        "INCONCLUSIVE": "it was inconclusive (not judged either way)",
         "ERROR": "it errored, so it does not hold",
     }[claim.verdict]
     return f"negative control: expected to fail; {outcome}"

@@ -13,7 +13,9 @@ A claim's ``figure`` (filled by :mod:`runner.kinds.claims`) is
 
 A single figure dict with a top-level ``kind`` is accepted too. A spec's own overview
 ``figures`` are series figures, or an observable against a sweep key
-(:func:`observable_figure`).
+(:func:`observable_figure`). A log axis asked for where some value is <= 0 becomes a symlog
+axis (:func:`set_symlog`), and the observable figure lists under the plot every point it could
+not draw and every point <= 0.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -126,7 +129,10 @@ def _groups_figure(spec: dict[str, Any]) -> Figure:
     log_y = spec.get("log_y")
     if log_y is None:
         log_y = bool(finite) and min(limits) > 0 and max(limits) / min(limits) > 100
-    if log_y:
+    if log_y and limits and min(limits) <= 0:  # asked for, but a log axis cannot show them
+        set_symlog(ax, limits)
+        log_y = False
+    elif log_y:
         ax.set_yscale("log")
     if limits:
         bottom, top = min(limits), max(limits)
@@ -169,9 +175,11 @@ def _observable_figure(figure: Any, observables: Any, cells: Sequence[CellResult
 
     fig = Figure(figsize=(PANEL_WIDTH * 1.6, PANEL_HEIGHT), layout="constrained")
     ax = fig.add_subplot()
-    never: list[str] = []
+    missing: list[str] = []  # every point (panel, axis value) with a seed without a value
+    drawn: list[tuple[str, Any, float]] = []  # every point drawn: (panel, axis value, median)
     for i, panel in enumerate(figure.panels):
         by_point: dict[Any, list[float]] = {}
+        lost: dict[Any, list[int]] = {}
         for cell in cells:
             if not cell.matches(dict(panel.where)) or figure.axis not in cell.point:
                 continue
@@ -180,11 +188,19 @@ def _observable_figure(figure: Any, observables: Any, cells: Sequence[CellResult
             point = cell.point[figure.axis]
             by_point.setdefault(point, [])
             if value is None or not math.isfinite(value):
-                never.append(f"{panel.label} at {figure.axis}={text.value(point, digits=6)}")
+                lost.setdefault(point, []).append(cell.seed)
             else:
                 by_point[point].append(float(value))
         points = sorted(by_point, key=lambda p: (not isinstance(p, (int, float)), p))
         ys = [float(np.median(by_point[p])) if by_point[p] else np.nan for p in points]
+        for p, y in zip(points, ys, strict=True):
+            at = f"{panel.label} at {figure.axis}={text.value(p, digits=6)}"
+            if p in lost:
+                seeds = sorted(lost[p])
+                some = f" (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))})"
+                missing.append(at + (some if by_point[p] else ""))
+            if math.isfinite(y):
+                drawn.append((at, p, y))
         ax.plot(
             points,
             ys,
@@ -194,16 +210,42 @@ def _observable_figure(figure: Any, observables: Any, cells: Sequence[CellResult
             color=f"C{i % 10}",
             label=mpl_text(panel.label),
         )
-    if figure.log_y:
+    notes = []
+    nonpositive = [(at, y) for at, _, y in drawn if y <= 0]
+    if figure.log_y and nonpositive:
+        # A delay of 0 (grokking at once) or below 0 (test accuracy before train accuracy) has no
+        # place on a log axis: matplotlib would clip 0 to the bottom (a vertical cliff) and drop
+        # negatives. A symlog axis keeps the positive values' decades logarithmic above the
+        # smallest nonzero |value| and draws 0 and negatives linearly around 0, where they are.
+        linthresh = set_symlog(ax, [y for _, _, y in drawn])
+        listed = "; ".join(f"{at}: {text.number(y)}" for at, y in nonpositive)
+        notes.append(f"symlog axis (linear within ±{text.number(linthresh)}), <= 0: {listed}")
+    elif figure.log_y:
         ax.set_yscale("log")
+    if missing:
+        notes.append("missing (no value, not drawn): " + "; ".join(missing))
     ax.set_xlabel(mpl_text(figure.axis))
     ax.set_ylabel(mpl_text(figure.observable))
     ax.legend(loc="best", frameon=False)
-    if never:
-        missing = "missing: " + "; ".join(sorted(set(never)))
-        title = missing if len(missing) < 90 else missing[:87] + "..."
-        ax.set_title(mpl_text(title), fontsize=7)
+    if notes:  # every point listed, wrapped under the plot (never cut short)
+        wrapped = "\n".join(textwrap.fill(note, NOTE_WIDTH) for note in notes)
+        fig.supxlabel(mpl_text(wrapped), fontsize=6.5, ha="left", x=0.01)
     return fig
+
+
+NOTE_WIDTH = 80  # characters per line of the notes under a figure
+
+
+def set_symlog(ax: Any, values: Sequence[float]) -> float:
+    """A symlog y axis for ``values`` some of which are <= 0: logarithmic above the smallest
+    nonzero finite |value|, linear within it (returned). All zero: a linear axis (returns 1)."""
+    nonzero = [abs(v) for v in values if math.isfinite(v) and v != 0]
+    if not nonzero:
+        ax.set_yscale("linear")
+        return 1.0
+    linthresh = min(nonzero)
+    ax.set_yscale("symlog", linthresh=linthresh)
+    return linthresh
 
 
 # --- SVG inlining ------------------------------------------------------------------------------

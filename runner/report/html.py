@@ -24,6 +24,8 @@ from runner.report.common import (
     control_note,
     distinct_strings,
     fmt,
+    holds_text,
+    margin_text,
     spec_name,
     truncate,
 )
@@ -68,7 +70,9 @@ def _context(view: RunView) -> dict[str, Any]:
         "profile": str(manifest.get("profile") or "—"),
         "overrides": [str(o) for o in overrides],
         "run_status": str(manifest.get("status") or ""),
-        "verdict": _overall(view),
+        "verdict": _with_run_checks(_overall(view), view),
+        "not_evidence": getattr(spec, "verdicts", "evidence") == "informational",
+        "robustness": _robustness(view),
         "claims": claims,
         "overview": _overview_figures(view),
         "grid": _grid(view.cells),
@@ -102,6 +106,12 @@ def _overall(view: RunView) -> dict[str, Any]:
     if counts["controls"]:
         n = counts["controls"]
         notes.append(f"{n} negative control{'s' if n != 1 else ''} (expected to fail)")
+    if counts["fragile"]:
+        n = counts["fragile"]
+        notes.append(
+            f"{n} fragile verdict{'s' if n != 1 else ''} (margin inside its noise: another seed "
+            "may flip it)"
+        )
     by_status: dict[str, list[str]] = {}
     for cell in view.cells:
         by_status.setdefault(cell.status, []).append(cell.cell_id)
@@ -177,7 +187,12 @@ def _claim_context(claim: ClaimResult, view: RunView, index: int) -> dict[str, A
         "verdict_css": claim.verdict.lower(),
         "expected": claim.expected,
         "holds": claim.holds,
+        "holds_text": holds_text(claim),
         "status": status,
+        "fragile": bool(getattr(claim, "fragile", False)),
+        "fragile_reason": getattr(claim, "fragile_reason", None) or "",
+        "margin_noise": margin_text(claim),
+        "has_margin": claim.margin is not None,
         "expected_sentence": claim.expected_sentence,
         "observed_sentence": claim.observed_sentence,
         "statement": claim.statement or "",
@@ -278,3 +293,47 @@ def _provenance(view: RunView) -> list[tuple[str, str]]:
         ("data sources", env.get("data_sources") or "none (all data generated from seeds)"),
     ]
     return [(key, fmt(value, limit=None)) for key, value in rows if value is not None]
+
+
+def _with_run_checks(verdict: dict[str, Any], view: RunView) -> dict[str, Any]:
+    """The overall verdict with what the run's checks add: ``verdicts: informational`` (a smoke
+    run) is headed "smoke: not evidence" in grey; ``--check-robustness`` flips are a note."""
+    if getattr(view.spec, "verdicts", "evidence") == "informational":
+        verdict["headline"] = f"smoke: not evidence · {verdict['headline']}"
+        verdict["css"] = "informational"
+    flips = (view.robustness or {}).get("flips") or []
+    if flips:
+        verdict["notes"].append(
+            f"{len(flips)} {'verdict flips' if len(flips) == 1 else 'verdicts flip'} when the "
+            "initial parameters are perturbed at rounding level (see Robustness)"
+        )
+    return verdict
+
+
+def _robustness(view: RunView) -> dict[str, Any] | None:
+    """``--check-robustness`` (claims.json ``robustness``): what was re-run and, per claim, the
+    verdict and margin with and without the perturbation; flips first."""
+    section = view.robustness
+    if not section:
+        return None
+    eps = (section.get("perturbation") or {}).get("eps") or {}
+    rows = [
+        {
+            "id": entry["id"],
+            "anchor": f"claim-{entry['id']}",
+            "verdict": entry["verdict"],
+            "margin": fmt(entry.get("margin")),
+            "perturbed_verdict": entry["perturbed_verdict"],
+            "perturbed_margin": fmt(entry.get("perturbed_margin")),
+            "flipped": bool(entry.get("flipped")),
+        }
+        for entry in section.get("claims", [])
+    ]
+    rows.sort(key=lambda row: not row["flipped"])  # stable: spec order within each group
+    return {
+        "seed": section.get("seed"),
+        "cells": list(section.get("cells", [])),
+        "eps": ", ".join(f"{dtype}: {fmt(value)}" for dtype, value in eps.items()),
+        "flips": len(section.get("flips") or []),
+        "rows": rows,
+    }

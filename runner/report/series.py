@@ -4,7 +4,9 @@ One panel per selection with the metric of every matching cell against step. Wit
 groups (a metric per Fourier mode) a colour per group (viridis) and the seeds of a cell in the
 same colour; with one group a colour per cell key (optimizer and sweep point), seeds alike.
 Several metrics share a cell's colour and differ in line style (solid, dotted, dashed,
-dash-dot). ``seeds: band`` draws the median over seeds and shades the min-max range.
+dash-dot). ``seeds: band`` draws the median over seeds and shades the min-max range. A
+``log_y`` figure with a value <= 0 is drawn on a symlog axis (said under the figure): values a
+log axis cannot show are never dropped.
 """
 
 from __future__ import annotations
@@ -59,6 +61,18 @@ def draw_series(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
     groups = distinct_strings(
         cell.series(metric).labels for _, selected in panels for cell in selected
     )
+    linthresh = None
+    if log_y:
+        # Values a log axis cannot show (0, negatives: an error that reached exactly 0, a
+        # decay-rate metric that grew) would vanish or end their line in a cliff. The figure
+        # then uses a symlog axis instead: logarithmic above the smallest nonzero |value|, so the
+        # decades the log axis was asked for stay, and linear below it, where 0 and negatives
+        # are drawn in place; the note under the figure says so.
+        values = _finite_values(panels, metric_list)
+        if values.size and values.min() <= 0:
+            nonzero = np.abs(values[values != 0])
+            linthresh = float(nonzero.min()) if nonzero.size else 1.0
+            log_y = False
     multi_group = len(groups) > 1
     ncols = max(1, min(len(panels), PANELS_PER_ROW))
     nrows = max(1, math.ceil(len(panels) / PANELS_PER_ROW))
@@ -144,6 +158,8 @@ def draw_series(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
                 )
         if log_y:
             ax.set_yscale("log")
+        elif linthresh is not None:
+            ax.set_yscale("symlog", linthresh=linthresh)
         if log_x:
             ax.set_xscale("log")  # step 0 is masked
             ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short axes
@@ -156,6 +172,11 @@ def draw_series(spec: dict[str, Any], cells: Sequence[CellResult]) -> Figure:
     if len(metric_list) > 1:
         for style, name in zip(styles, metric_list, strict=False):
             handles.setdefault(name, Line2D([], [], color="0.3", ls=style, lw=1.1))
+    if linthresh is not None:
+        fig.supxlabel(
+            mpl_text(f"symlog axis: values <= 0 drawn in place (linear within ±{fmt(linthresh)})"),
+            fontsize=6.5,
+        )
     if handles:
         names = _legend_names(list(handles), groups)
         fig.legend(
@@ -197,6 +218,21 @@ def _draw_band(
             (line,) = ax.plot(steps, np.median(stack, axis=0), color=colour, ls=style, lw=1.1)
             if label is not None and name == metric_list[0] and g == 0:
                 line.set_label(label)
+
+
+def _finite_values(
+    panels: Sequence[tuple[str, Sequence[CellResult]]], metric_list: Sequence[str]
+) -> np.ndarray:
+    """Every finite value of the figure's metrics in its panels' cells."""
+    found = [
+        np.asarray(cell.series(name).values, dtype=float).ravel()
+        for _, selected in panels
+        for cell in selected
+        for name in metric_list
+        if cell.has_series(name)
+    ]
+    values = np.concatenate(found) if found else np.zeros(0)
+    return values[np.isfinite(values)]
 
 
 def _has(cell: CellResult, metric: str, where: dict[str, Any]) -> bool:

@@ -223,3 +223,29 @@ def test_sgd_weight_decay_is_added_to_the_gradient():
         _params(MNIST_TASK, RELU, metrics, {**gd, "weight_decay": 1.0}, steps=4, eval_every=2)
     )
     assert decayed.metrics["weight_norm"][-1] < plain.metrics["weight_norm"][-1]
+
+
+@pytest.mark.parametrize(
+    "vary",
+    [
+        {"loss": {"scale": 0.5}, "model": {"alpha": 0.5}},  # polynomial: mean_field alpha
+        {"loss": {"scale": 0.5}, "model": {"output_gain": 0.25}},  # modular: s and s^2
+        {"model": {"output_scale": 3.0}},  # the centred MLP's alpha
+    ],
+)
+def test_cells_differing_only_in_scales_share_one_program(vary):
+    """Issue 16: the scales a sweep varies are traced; the second cell compiles nothing."""
+    gd = {"kind": "gd", "learning_rate": 0.1, "momentum": None, "weight_decay": None}
+    metrics = [{"kind": "mse", "on": "train", "name": None}]
+    task, model = (POLY, MEAN_FIELD) if "alpha" in vary.get("model", {}) else (MODULAR, QUADRATIC)
+    if "output_scale" in vary["model"]:
+        model = {**QUADRATIC, "output_scale": 1.5}
+    first = _params(task, model, metrics, gd, steps=4, eval_every=2)
+    second = {
+        **first,
+        "loss": {**first["loss"], **vary.get("loss", {})},
+        "model": {**first["model"], **vary["model"]},
+    }
+    run_cell(first)
+    outcome = run_cell(second)
+    assert outcome.timings["compilations"] == 0 and outcome.timings["compile_s"] == 0.0

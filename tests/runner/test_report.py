@@ -380,14 +380,17 @@ def test_junit(view: RunView) -> None:
     cases = {case.get("name"): case for case in root.iter("testcase")}
     assert set(cases) == {c.id for c in view.claims}
     assert all(case.get("classname") == "pgdlab.example" for case in cases.values())
-    assert [child.tag for child in cases["gd_bias"]] == ["failure"]
+    assert [child.tag for child in cases["gd_bias"]] == ["properties", "failure"]
     failure = cases["gd_bias"].find("failure")
     assert "at least 5" in failure.text and "3.1" in failure.text
-    assert [child.tag for child in cases["gn_control_passed"]] == ["failure"]
-    assert [child.tag for child in cases["stable_all"]] == ["error"]
-    assert cases["lm_order"].find("skipped").get("message") == "no cells match {optimizer: lm}"
-    assert list(cases["gn_uniform"]) == []
-    assert list(cases["gd_uniform_control"]) == []
+    assert [child.tag for child in cases["gn_control_passed"]] == ["properties", "failure"]
+    assert [child.tag for child in cases["stable_all"]] == ["properties", "error"]
+    skipped = cases["lm_order"].find("skipped")
+    assert skipped.get("message") == "INCONCLUSIVE: no cells match {optimizer: lm}"
+    assert [child.tag for child in cases["gn_uniform"]] == ["properties"]
+    assert [child.tag for child in cases["gd_uniform_control"]] == ["properties"]
+    props = {p.get("name"): p.get("value") for p in cases["gd_bias"].iter("property")}
+    assert props == {"verdict": "FAIL", "margin": "-1.9", "fragile": "false"}
 
 
 def _accuracy_cell(optimizer: str, alpha: float, t_train: int, t_test: int | None) -> CellResult:
@@ -465,7 +468,7 @@ def test_observable_figure_plots_against_the_axis_and_lists_missing_values() -> 
     xs, ys = line.get_data()
     assert list(xs) == [1.0, 2.0, 4.0]
     assert list(ys[:2]) == [100.0, 400.0] and np.isnan(ys[2])
-    assert "SGD at model.alpha=4" in ax.get_title()
+    assert "missing (no value, not drawn): SGD at model.alpha=4" in fig.get_supxlabel()
 
 
 def test_figure_spec_needs_one_of_metric_and_observable() -> None:
@@ -504,3 +507,166 @@ def test_series_figure_seed_bands_and_marks() -> None:
     assert any(list(line.get_xdata()) == [500, 500] for line in ax.get_lines())
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "switch to AdamW" in legend
+
+
+# --- fragile verdicts, margins with their noise, INCONCLUSIVE in its own words -----------------
+
+
+def _fragile_view() -> RunView:
+    fragile = ClaimResult(
+        id="adam_weights_grow",
+        kind="threshold",
+        verdict="PASS",
+        expected="pass",
+        expected_sentence="the weight norm ratio is > 1",
+        observed_sentence="Observed 1.0005 (median over 3 seeds, 95% CI [0.99, 1.01]), > 1.",
+        margin=0.0005,
+        noise=0.01,
+        fragile=True,
+        fragile_reason="margin 0.0005 inside noise 0.01",
+    )
+    single = ClaimResult(
+        id="one_seed",
+        kind="threshold",
+        verdict="PASS",
+        expected="pass",
+        expected_sentence="e",
+        observed_sentence="Observed 2 (median over 1 seed), > 1.",
+        observed={"noise_unknown": "1 seed"},
+        margin=1.0,
+    )
+    clear = replace(single, id="clear", noise=0.1, observed={})
+    inconclusive = ClaimResult(
+        id="ratio_against_zero",
+        kind="compare",
+        verdict="INCONCLUSIVE",
+        expected="pass",
+        expected_sentence="e",
+        observed_sentence="Not judged: the right-hand value is not positive.",
+        reason="the right-hand value is not positive",
+    )
+    return replace(make_view(), claims=[fragile, single, clear, inconclusive])
+
+
+def _section(page: str, claim_id: str) -> str:
+    return page.split(f'id="claim-{claim_id}"')[1].split("</section>")[0]
+
+
+def test_a_fragile_verdict_has_a_badge_its_reason_and_its_noise() -> None:
+    page = render_report(_fragile_view())
+    header = _section(page, "adam_weights_grow").split("</h3>")[0]
+    assert '<span class="badge fragile">fragile</span>' in header
+    assert "margin 0.0005 inside noise 0.01" in header
+    assert "margin 0.0005 ± 0.01" in header
+    row = page.split('data-claim="adam_weights_grow"')[1].split("</tr>")[0]
+    assert "fragile" in row and "0.0005 ± 0.01" in row
+    assert "1 fragile verdict (margin inside its noise" in page
+    clear = _section(page, "clear").split("</h3>")[0]
+    assert "fragile" not in clear and "margin 1 ± 0.1" in clear
+
+
+def test_unknown_noise_says_so() -> None:
+    page = render_report(_fragile_view())
+    assert "margin 1 (noise unknown (1 seed))" in _section(page, "one_seed")
+
+
+def test_inconclusive_never_reads_as_does_not_hold() -> None:
+    view = _fragile_view()
+    page = render_report(view)
+    section = _section(page, "ratio_against_zero")
+    assert "does not hold" not in section and "inconclusive" in section
+    row = page.split('data-claim="ratio_against_zero"')[1].split("</tr>")[0]
+    assert ">inconclusive<" in row and ">no<" not in row
+    control = replace(view.claims[3], id="control", expected="fail")
+    page = render_report(replace(view, claims=[control]))
+    assert "it was inconclusive (not judged either way)" in page
+    assert "does not hold" not in _section(page, "control")
+
+
+def test_junit_marks_fragile_claims() -> None:
+    root = ET.fromstring(render_junit(_fragile_view()))
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    props = {p.get("name"): p.get("value") for p in cases["adam_weights_grow"].iter("property")}
+    assert props == {"verdict": "PASS", "margin": "0.0005", "noise": "0.01", "fragile": "true"}
+    out = cases["adam_weights_grow"].find("system-out").text
+    assert "fragile: margin 0.0005 inside noise 0.01" in out
+    assert "margin: 0.0005 ± 0.01" in out
+    assert cases["clear"].find("system-out") is None
+    one_seed = {p.get("name"): p.get("value") for p in cases["one_seed"].iter("property")}
+    assert one_seed["fragile"] == "false" and "noise" not in one_seed
+    skipped = cases["ratio_against_zero"].find("skipped")
+    assert skipped.get("message").startswith("INCONCLUSIVE: ")
+
+
+def _delay_spec() -> Spec:
+    return Spec.model_validate(
+        {
+            "name": "grok",
+            "task": {"kind": "modular_addition", "modulus": 5},
+            "model": {"kind": "mlp", "hidden": [4]},
+            "optimizers": {
+                "adamw": {"kind": "adamw", "learning_rate": 1e-3},
+                "adam": {"kind": "adam", "learning_rate": 1e-3},
+                "lm": {"kind": "lm", "learning_rate": 0.1, "damping": 0.1},
+            },
+            "train": {"steps": 1000, "eval_every": 10},
+            "metrics": [{"kind": "accuracy", "on": "train"}, {"kind": "accuracy"}],
+            "sweep": {"grid": {"model.alpha": [2.0, 8.0]}},
+            "observables": {
+                "t_train": {"kind": "crossing", "metric": "train_accuracy", "above": 0.95},
+                "t_test": {"kind": "crossing", "metric": "accuracy", "above": 0.8},
+                "delay": {"kind": "delay", "start": "t_train", "end": "t_test"},
+            },
+            "figures": [
+                {
+                    "title": "Grokking delay against alpha",
+                    "observable": "delay",
+                    "axis": "model.alpha",
+                    "panels": [
+                        {"label": "AdamW", "where": {"optimizer": "adamw"}},
+                        {"label": "Adam", "where": {"optimizer": "adam"}},
+                        {"label": "LM", "where": {"optimizer": "lm"}},
+                    ],
+                }
+            ],
+        }
+    )
+
+
+def test_delay_figure_draws_zero_and_negative_delays_and_lists_every_point() -> None:
+    """The user's report: on a log axis AdamW's delay 0 became a cliff, LM's -10 vanished, and
+    the panel listed only the Adam cells as missing."""
+    spec = _delay_spec()
+    cells = [
+        _accuracy_cell("adamw", 2.0, 100, 100),  # delay 0
+        _accuracy_cell("adamw", 8.0, 100, 560),  # delay 460
+        _accuracy_cell("adam", 2.0, 100, None),  # never generalises
+        _accuracy_cell("adam", 8.0, 100, None),
+        _accuracy_cell("lm", 2.0, 20, 10),  # delay -10
+        _accuracy_cell("lm", 8.0, 20, 70),  # delay 50
+    ]
+    fig = report.observable_figure(spec.figures[0], spec.observables, cells)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "symlog"  # not log: 0 and -10 are drawn where they are
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["AdamW"].get_ydata()) == [0.0, 460.0]
+    assert list(lines["LM"].get_ydata()) == [-10.0, 50.0]
+    note = fig.get_supxlabel().replace("\n", " ")
+    assert "AdamW at model.alpha=2: 0" in note and "LM at model.alpha=2: -10" in note
+    assert "missing (no value, not drawn): Adam at model.alpha=2; Adam at model.alpha=8" in note
+    assert "linear within ±10" in note
+    svg = figure_svg(fig, prefix="d-")
+    assert "AdamW at model.alpha=2: 0" in svg  # the notes are in the page, as text
+
+
+def test_a_log_series_with_zeros_uses_a_symlog_axis() -> None:
+    cell = _cell("gd", 0, 0.02)
+    cell.metrics["fft_error"][-3:, 0] = 0.0  # mode 0's error reaches exactly 0
+    spec = {**SERIES, "selections": [{"label": "GD", "where": {"optimizer": "gd"}}]}
+    fig = report.series_figure(spec, [cell])
+    assert fig.axes[0].get_yscale() == "symlog"
+    assert "symlog axis: values <= 0 drawn in place" in fig.get_supxlabel()
+    mode0 = fig.axes[0].get_lines()[0]
+    assert np.asarray(mode0.get_ydata())[-1] == 0.0  # drawn, not masked
+    positive = report.series_figure(spec, [_cell("gd", 0, 0.02)])
+    assert positive.axes[0].get_yscale() == "log"

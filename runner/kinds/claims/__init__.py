@@ -36,14 +36,31 @@ Shared rules (the helpers of the shared modules)
   (INCONCLUSIVE); a missing observable value in a needed group (``on_missing``: INCONCLUSIVE or
   FAIL; the reason names cell, group and why); then the kind's own test. ``expected: fail`` never
   changes the verdict (:attr:`ClaimResult.holds` reads it).
-* ``margin`` is signed, positive when the condition is met, in these units: threshold, matches,
-  monotonic (smallest step in the claimed direction), uniform_across with ``cv``, rate with
-  min/max only: the observable's units; compare: relative, ``(left - factor*right) /
-  |factor*right|`` oriented by ``op``; rate with ``expected_rate``: ``rtol - |rate - expected| /
-  |expected|`` (with min/max too: the smaller of the margins); uniform_across with
-  ``max_min_ratio`` and independent_of: natural log, ``ln(bound) - ln(ratio)``; ordering:
-  allowed minus actual violations; event: steps (``before - step``); stable: None. A claim over
-  groups takes the margin of the group that decides it (the worst one for ``all``).
+* ``margin`` is one unit for every kind (:mod:`.margins`): the signed relative distance of the
+  claim's decisive number ``x`` to its bound ``b``, ``(x - b) / s`` when ``x`` must stay above
+  ``b``, ``(b - x) / s`` when below, ``s = |b|`` (``|x|`` when ``b = 0``, 1 when both are 0):
+  positive when the condition is met, 0.25 clearing the bound by a quarter of it. A two-sided
+  condition takes the smaller margin; a claim over groups the margin of the group that decides
+  it (the worst one for ``all``, the best for ``any``, the k-th for a fraction). The decisive
+  number per kind (its ``margin_text``, in ``docs/claims.md``): threshold, the seed-aggregated
+  value (or the reduction over groups) against ``value``; compare, ``left`` against ``factor x
+  right``; rate, the fitted rate against the nearer edge of its band; uniform_across, the
+  statistic against ``max``/``min``; monotonic, the smallest step in ``direction`` against 0,
+  divided by the largest |value| of the sequence; independent_of, the max/min ratio against
+  ``max_factor``; ordering, the smallest step in ``direction`` over the group's largest
+  |value|, in the (``max_violations`` + 1)-th worst group (None when every group may fail);
+  event, the crossing step against ``before`` (the earliest one for ``happens: false``; None
+  without ``before``); matches, ``|left - right|`` against ``atol + rtol |right|``;
+  seed_spread, the widest spread against ``max``; stable: None.
+* ``noise``, in the margin's unit: the seed spread of the decisive number (half its bootstrap
+  95% interval with 3+ seeds, else half its range over seeds: :func:`.seeds.spread`; a
+  comparison adds its sides', a step its two ends', a ratio its ends' relative spreads) plus
+  the observable's numerical error where it gives one (``Observed.errors``, e.g. a fitted
+  rate's standard error); None with one seed and no numerical error (``observed
+  ["noise_unknown"]`` says why). PASS or FAIL with ``|margin| <= noise`` is **fragile**
+  (``ClaimResult.fragile``, ``fragile_reason``): another seed may flip it.
+* A ``compare`` with ``factor`` other than 1 is a ratio: a right-hand seed aggregate <= 0 in a
+  judged group makes it INCONCLUSIVE (``left > 3 x right`` says nothing against a delay of 0).
 * Evidence: a row per seed (and per group for per-group claims) with the numbers compared and
   whether that row meets the condition, then the aggregate rows the verdict is read from.
 * Words: a group is a ``mode`` when the recorded metric is a per-mode metric of the spec
@@ -99,6 +116,8 @@ KIND_MODULES = (
     "stable",
     "matches",
     "seed_spread",
+    "extreme_group",
+    "group_trend",
 )
 
 
@@ -155,9 +174,10 @@ def judge_claim(claim: ClaimBase, context: Context) -> ClaimResult:
 
 def describe_kinds() -> list[dict[str, Any]]:
     """For ``runner claims``: per kind its ``summary`` (the class docstring), ``parameters``
-    (name, type, required, default, description; ``kind`` left out), a minimal ``example`` as
-    YAML text (a one-item ``claims`` list; ``example_data`` is the same as a dict) and that
-    example's expected ``sentence``."""
+    (name, type, required, default, description; ``kind`` left out), its ``margin`` (the
+    decisive number and its bound, ``margin_text``), a minimal ``example`` as YAML text (a
+    one-item ``claims`` list; ``example_data`` is the same as a dict) and that example's
+    expected ``sentence``."""
     out = []
     for cls in CLAIM_KINDS:
         example = dict(cls.example)
@@ -167,6 +187,7 @@ def describe_kinds() -> list[dict[str, Any]]:
                 "kind": cls.kind_name(),
                 "summary": summary(cls),
                 "parameters": parameters(cls),
+                "margin": cls.margin_text,
                 "sentence": claim.expected_sentence(),
                 "example": yaml.safe_dump([example], sort_keys=False),
                 "example_data": example,

@@ -5,7 +5,7 @@ of the seed-aggregated sequence along the axis."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -32,7 +32,9 @@ from runner.text import number, value
 class Axis:
     """The observable along a sweep key: a table per value, the per-seed numbers to check
     (per group for ``all``/``any``; else the ``group_reduce`` of each seed under the group
-    ``""``) and their seed aggregates ``series[group][i]`` at the ``i``-th value."""
+    ``""``), their seed aggregates ``series[group][i]`` at the ``i``-th value and the
+    observable's numerical error ``errors[i][group]`` there (the largest over seeds, and over
+    groups for a numeric ``group_reduce``)."""
 
     points: list[Any]
     tables: list[Table]
@@ -40,6 +42,7 @@ class Axis:
     per_seed: list[dict[int, Numbers]]
     series: dict[str, list[float]]
     word: str
+    errors: list[dict[str, float]] = field(default_factory=list)
 
 
 def axis_points(claim: Any, context: Context, numeric: bool) -> list[Any]:
@@ -75,15 +78,17 @@ def along(claim: Any, context: Context, numeric: bool) -> Axis:
     if claim.group_reduce in ("all", "any"):
         seeds = [{s: {g: t.at(s, g) for g in groups} for s in t.seeds} for t in tables]
         checked = groups
+        errors = [{g: t.max_error([g]) for g in groups} for t in tables]
     else:
         reduce = AGGREGATES[claim.group_reduce]
         seeds = [{s: {"": v} for s, v in per_seed(t, groups, reduce).items()} for t in tables]
         checked = [""]
+        errors = [{"": t.max_error(groups)} for t in tables]
     series = {
         g: [aggregate([v[g] for v in by_seed.values()], claim.aggregate) for by_seed in seeds]
         for g in checked
     }
-    return Axis(points, tables, checked, seeds, series, tables[0].word)
+    return Axis(points, tables, checked, seeds, series, tables[0].word, errors)
 
 
 class AxisClaim(ClaimBase):
@@ -132,6 +137,14 @@ class AxisClaim(ClaimBase):
         """Whether the sequence along the axis meets the claim, and the margin."""
         raise NotImplementedError
 
+    def noise(
+        self, seq: Sequence[float], seeds: Sequence[Sequence[float]], errors: Sequence[float]
+    ) -> float | None:
+        """The noise of :meth:`test`'s margin on the seed-aggregated ``seq``, from each seed's
+        own sequence along the axis (``seeds``, the seeds every axis value has) and the
+        numerical errors at each axis value (``errors[i]``); None when unknown."""
+        return None
+
     def precheck(self, data: Axis) -> None:
         """Stop before the test (e.g. values a ratio cannot take)."""
 
@@ -159,12 +172,15 @@ class AxisClaim(ClaimBase):
         summary: dict[str, dict[str, Any]] = {}
         for g in data.groups:
             ok, margin = self.test(data.series[g])
-            summary[g] = {"values": data.series[g], "margin": margin, "passed": ok}
+            own = [[data.per_seed[i][s][g] for i in range(len(data.points))] for s in common]
+            noise = self.noise(data.series[g], own, [e[g] for e in data.errors])
+            summary[g] = {"values": data.series[g], "margin": margin, "noise": noise, "passed": ok}
             row = {t.label: v for t, v in zip(data.tables, data.series[g], strict=True)}
             label = f"{self.aggregate} over seeds" + (f" {data.word} {g}" if g else "")
             evidence.append(Evidence(label, row, None, ok))
         check = GroupCheck(data.groups, summary, [])
-        passed, margin, _ = check.decide("any" if self.group_reduce == "any" else "all")
+        reduce = "any" if self.group_reduce == "any" else "all"
+        passed, margin, _ = check.decide(reduce)
         if data.groups == [""]:
             values = ", ".join(
                 f"{number(v)} ({value(p)})"
@@ -203,6 +219,10 @@ class AxisClaim(ClaimBase):
                 "groups": summary,
             },
             margin=margin,
+            noise=check.noise(reduce),
+            noise_unknown=(
+                "1 seed" if len(common) == 1 else f"{len(common)} seeds at every {self.axis} value"
+            ),
             evidence=evidence,
             cells=cell_ids(data.tables),
             groups=groups_figure(values_fig, self.observable),

@@ -7,13 +7,15 @@ one side of a comparison. The rules the methods follow are in the package docstr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from runner.kinds.base import Kind, Strict, Where, kind_name
 from runner.kinds.claims.figures import series_figure
+from runner.kinds.claims.margins import is_fragile
 from runner.results import ClaimResult, Evidence, Verdict
+from runner.text import number
 
 if TYPE_CHECKING:
     from runner.kinds.claims.selection import Context
@@ -100,6 +102,9 @@ class ClaimBase(Kind):
         description="how per-seed numbers are combined (a bootstrap 95% interval with 3+ seeds)",
     )
 
+    # The kind's decisive number and its bound, in words, for the margin (docs/claims.md).
+    margin_text: ClassVar[str] = ""
+
     @classmethod
     def kind_name(cls) -> str:
         """The ``kind`` this class is chosen by (its ``kind: Literal[...]`` field)."""
@@ -178,12 +183,22 @@ class ClaimBase(Kind):
         *,
         observed: dict[str, Any] | None = None,
         margin: float | None = None,
+        noise: float | None = None,
+        noise_unknown: str = "1 seed",
         evidence: Sequence[Evidence] = (),
         cells: Sequence[str] = (),
         groups: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> ClaimResult:
-        """The :class:`ClaimResult`, with the expected sentence and the figure."""
+        """The :class:`ClaimResult`, with the expected sentence, the figure and whether the
+        verdict is fragile (PASS or FAIL with ``|margin| <= noise``, :mod:`.margins`). A margin
+        whose noise is unknown records why in ``observed["noise_unknown"]`` (``1 seed``)."""
+        observed = dict(observed or {})
+        margin = None if margin is None else float(margin)
+        noise = None if noise is None else float(noise)
+        if margin is not None and noise is None:
+            observed["noise_unknown"] = noise_unknown
+        fragile = verdict in ("PASS", "FAIL") and is_fragile(margin, noise)
         figure: dict[str, Any] = {}
         observable = self.figure_observable()
         try:
@@ -203,12 +218,17 @@ class ClaimBase(Kind):
             expected_sentence=self.expected_sentence(context.observables, context.metrics),
             observed_sentence=observed_sentence,
             statement=self.statement,
-            observed=observed or {},
-            margin=None if margin is None else float(margin),
+            observed=observed,
+            margin=margin,
             evidence=list(evidence),
             cells=list(cells),
             figure=figure,
             reason=reason,
+            noise=noise,
+            fragile=fragile,
+            fragile_reason=(
+                f"margin {number(margin)} inside noise {number(noise)}" if fragile else None
+            ),
         )
 
 

@@ -10,9 +10,19 @@ from pydantic import Field
 from runner.kinds.base import Where
 from runner.kinds.claims.base import ClaimBase, Comparison, Side, Stop, groups_field, verdict
 from runner.kinds.claims.figures import groups_figure
-from runner.kinds.claims.seeds import OPS, Numbers, check_groups, oriented
+from runner.kinds.claims.margins import relative_margin, relative_noise
+from runner.kinds.claims.seeds import OPS, Numbers, check_groups, spread, total
 from runner.kinds.claims.selection import cell_ids, checked_groups, distinct, table
-from runner.kinds.claims.sentences import capital, group_sentence, in_scope, where_text, word
+from runner.kinds.claims.sentences import (
+    apart,
+    capital,
+    clip,
+    group_name,
+    group_sentence,
+    in_scope,
+    where_text,
+    word,
+)
 from runner.kinds.observables import describe
 from runner.results import Evidence
 from runner.text import count, number, value
@@ -20,7 +30,13 @@ from runner.text import count, number, value
 
 class CompareClaim(ClaimBase):
     """``left op factor * right`` per group, each side aggregated over its own seeds; ``all``,
-    ``any`` or a fraction in (0, 1] of the groups must satisfy it."""
+    ``any`` or a fraction in (0, 1] of the groups must satisfy it. With a ``factor`` other than 1
+    the claim is a ratio: a right-hand value <= 0 in a judged group makes it INCONCLUSIVE."""
+
+    margin_text: ClassVar[str] = (
+        "the left side against `factor` x the right side, in the deciding group (at the "
+        "deciding `for_each` value)"
+    )
 
     kind: Literal["compare"]
     left: Side = Field(description="the left-hand side: an observable in the cells of its `where`")
@@ -90,6 +106,7 @@ class CompareClaim(ClaimBase):
                 part.sentence,
                 observed=part.observed,
                 margin=part.margin,
+                noise=part.noise,
                 evidence=part.evidence,
                 cells=part.cells,
                 groups=groups_figure(part.values, self.left.observable),
@@ -111,7 +128,7 @@ class CompareClaim(ClaimBase):
             points.sort()
         parts = [(p, self._compare(context, {key: p})) for p in points]
         passed = all(part.passed for _, part in parts)
-        margin = min(part.margin for _, part in parts)
+        deciding = min((part for _, part in parts), key=lambda part: part.margin)
         sentence = f"At {key} = " + "; at ".join(
             f"{value(p)}: {part.sentence.rstrip('.')}" for p, part in parts
         )
@@ -136,7 +153,8 @@ class CompareClaim(ClaimBase):
                 "points": points,
                 "at": {value(p): part.observed for p, part in parts},
             },
-            margin=margin,
+            margin=deciding.margin,
+            noise=deciding.noise,
             evidence=evidence,
             cells=distinct(c for _, part in parts for c in part.cells),
             groups=groups_figure(figure_values, self.left.observable) if figure_values else None,
@@ -148,11 +166,20 @@ class CompareClaim(ClaimBase):
         right = table(context, self.right.observable, right_where, "right")
         groups, dropped = checked_groups(self, [left, right], self.groups)
         how, f = self.aggregate, self.factor
+        above = self.op in (">", ">=")
 
         def test(x: Numbers) -> tuple[bool, float]:
             bound = f * x["right"]
-            diff = oriented(self.op, x["left"], bound)
-            return OPS[self.op](x["left"], bound), diff / abs(bound) if bound else diff
+            return OPS[self.op](x["left"], bound), relative_margin(x["left"], bound, above)
+
+        def noise(g: str, columns: dict, x: Numbers) -> float | None:
+            right_spread = spread(columns["right"], how)
+            seeds = total(
+                spread(columns["left"], how),
+                None if right_spread is None else abs(f) * right_spread,
+            )
+            numerical = left.max_error([g]) + abs(f) * right.max_error([g])
+            return relative_noise(seeds, x["left"], f * x["right"], numerical)
 
         check = check_groups(
             {"left": left, "right": right},
@@ -165,24 +192,28 @@ class CompareClaim(ClaimBase):
                 "factor * right": f * x["right"],
                 "right": x["right"],
             },
+            noise=noise,
         )
-        passed, margin, need = check.decide(self.reduce)
         s = check.summary
+        if f != 1:
+            self._check_ratio(left, right, groups, s, right_where)
+        passed, margin, need = check.decide(self.reduce)
+
+        def versus(g: str) -> str:
+            """``left 1.48 vs 10 x right 4.15 = 41.5`` (``left 1.48 vs right 4.15``)."""
+            shown = apart(s[g]["left"], f * s[g]["right"])
+            return f"left {shown} vs {self._right(s[g]['right'])}"
+
         if groups == [""]:
             sentence = (
-                f"Observed left {number(s['']['left'])} {'' if passed else 'not '}{self.op} "
-                f"{number(f)} x right {number(s['']['right'])} = {number(f * s['']['right'])} "
+                f"Observed left {apart(s['']['left'], f * s['']['right'])} "
+                f"{'' if passed else 'not '}{self.op} {self._right(s['']['right'])} "
                 f"({how} over {len(left.seeds)} and {count(len(right.seeds), 'seed')})."
             )
         else:
-            what = f"with left {self.op} {number(f)} x right (needed {need})"
-            sentence = group_sentence(
-                check,
-                left.word,
-                how,
-                what,
-                lambda g: f"{number(s[g]['left'])} vs {number(f * s[g]['right'])}",
-            )
+            times = f"{number(f)} x " if f != 1 else ""
+            what = f"with left {self.op} {times}right (needed {need})"
+            sentence = group_sentence(check, left.word, how, what, versus)
         observed = {
             "aggregate": how,
             "left_seeds": left.seeds,
@@ -200,12 +231,37 @@ class CompareClaim(ClaimBase):
         return _Comparison(
             passed,
             margin,
+            check.noise(self.reduce),
             sentence,
             observed,
             values,
             list(check.evidence),
             cell_ids([left, right]),
             groups,
+        )
+
+    def _right(self, right: float) -> str:
+        """``10 x right 4.15 = 41.5``; ``right 4.15`` with factor 1."""
+        if self.factor == 1:
+            return f"right {number(right)}"
+        return f"{number(self.factor)} x right {number(right)} = {number(self.factor * right)}"
+
+    def _check_ratio(self, left, right, groups, summary, right_where) -> None:
+        """A factor comparison is a ratio: INCONCLUSIVE where the right-hand value is <= 0
+        (``left > 3 x right`` says nothing against a zero delay)."""
+        bad = [g for g in groups if not summary[g]["right"] > 0]
+        if not bad:
+            return
+        where = where_text(right_where)
+        if groups == [""]:
+            at = number(summary[""]["right"])
+        else:
+            at = clip([f"{group_name(right.word, g)} = {number(summary[g]['right'])}" for g in bad])
+        raise Stop(
+            "INCONCLUSIVE",
+            f"the right-hand value is not positive ({self.right.observable} in {where}: {at}), "
+            f"so left {self.op} {number(self.factor)} x right is not a ratio",
+            cell_ids([left, right]),
         )
 
 
@@ -215,6 +271,7 @@ class _Comparison:
 
     passed: bool
     margin: float
+    noise: float | None
     sentence: str
     observed: dict[str, Any]
     values: dict[str, dict[str, float]]

@@ -9,7 +9,8 @@ from pydantic import Field
 from runner.kinds.base import SpecRuleError
 from runner.kinds.claims.base import Stop, verdict
 from runner.kinds.claims.figures import groups_figure
-from runner.kinds.claims.seeds import aggregate, ci
+from runner.kinds.claims.margins import relative_margin, relative_noise
+from runner.kinds.claims.seeds import aggregate, ci, spread
 from runner.kinds.claims.selection import OneSelectionClaim, cell_ids, checked_groups, table
 from runner.kinds.claims.sentences import clip, in_cells, row_label
 from runner.kinds.observables import describe
@@ -22,6 +23,11 @@ class EventClaim(OneSelectionClaim):
     ``before``, its seed-aggregated step is below ``before``), or in none (``happens: false``;
     with ``before``: not before that step). A crossing that does not happen within the steps run
     is an observation here, not a missing value."""
+
+    margin_text: ClassVar[str] = (
+        "with `before`: the seed-aggregated crossing step against `before` (`happens: false`: "
+        "the earliest crossing step over seeds), in the deciding group; without `before` none"
+    )
 
     kind: Literal["event"]
     observable: str = Field(description="name of a `crossing` observable of the spec")
@@ -82,20 +88,25 @@ class EventClaim(OneSelectionClaim):
             without = [s for s, v in steps.items() if v is None]
             agg = aggregate(hit, how) if hit else None
             margin: float | None = None
+            noise: float | None = None
+            numerical = t.max_error([g], [s for s, v in steps.items() if v is not None])
             if self.happens:
                 ok = not without and (before is None or (agg is not None and agg < before))
                 if before is not None and agg is not None and not without:
-                    margin = before - agg
+                    margin = relative_margin(agg, before, above=False)
+                    noise = relative_noise(spread(hit, how), agg, before, numerical)
             else:
                 ok = not any(early(v) for v in hit)
-                crossed = [v - before for v in hit if before is not None and v < before]
-                margin = min(crossed) if crossed else None
+                if before is not None and hit:  # the earliest crossing decides
+                    margin = relative_margin(min(hit), before, above=True)
+                    noise = relative_noise(spread(hit, how), min(hit), before, numerical)
             interval = ci(hit, how) if not without else None
             summary[g] = {
                 "step": agg,
                 "ci95": interval,
                 "seeds_without": without,
                 "margin": margin,
+                "noise": noise,
                 "passed": ok,
             }
             agg_row = {"step": agg, "before": before, "seeds without": len(without)}
@@ -118,7 +129,8 @@ class EventClaim(OneSelectionClaim):
                 text += f"; not in seed {', '.join(map(str, without))} ({why})"
             parts.append((ok, text))
         passed = all(s["passed"] for s in summary.values())
-        known = [s["margin"] for s in summary.values() if s["margin"] is not None]
+        known = [s for s in summary.values() if s["margin"] is not None]
+        deciding = min(known, key=lambda s: s["margin"]) if known else None
         failing = [text for ok, text in parts if not ok]
         shown = failing or [text for _, text in parts][:2] + (
             [f"and {len(parts) - 2} more {w}s"] if len(parts) > 2 else []
@@ -130,7 +142,9 @@ class EventClaim(OneSelectionClaim):
             verdict(passed),
             f"Observed {clip(shown)}.",
             observed={"aggregate": how, "seeds": t.seeds, "groups": summary},
-            margin=min(known) if known else None,
+            margin=None if deciding is None else deciding["margin"],
+            noise=None if deciding is None else deciding["noise"],
+            noise_unknown="1 seed" if self.happens else "1 seed crossed",
             evidence=evidence,
             cells=cell_ids([t]),
             groups=groups_figure({t.label: steps_fig}, f"{self.observable} (step)", band),

@@ -8,7 +8,8 @@ from pydantic import Field
 
 from runner.kinds.claims.base import ClaimBase, Side, Stop, groups_field, verdict
 from runner.kinds.claims.figures import groups_figure
-from runner.kinds.claims.seeds import Numbers, check_groups
+from runner.kinds.claims.margins import relative_margin, relative_noise
+from runner.kinds.claims.seeds import Numbers, check_groups, spread
 from runner.kinds.claims.selection import cell_ids, checked_groups, table
 from runner.kinds.claims.sentences import (
     capital,
@@ -25,6 +26,11 @@ from runner.text import count, number
 class MatchesClaim(ClaimBase):
     """``|left - right| <= atol + rtol |right|`` per group: two observables of the same cells, or
     one observable in two selections; cells paired by seed, judged on the seed aggregates."""
+
+    margin_text: ClassVar[str] = (
+        "|left - right| of the seed aggregates against the tolerance `atol + rtol |right|`, in "
+        "the deciding (worst) group"
+    )
 
     kind: Literal["matches"]
     left: Side = Field(description="the measured side: an observable in the cells of its `where`")
@@ -70,12 +76,21 @@ class MatchesClaim(ClaimBase):
 
         def test(x: Numbers) -> tuple[bool, float]:
             diff = abs(x["left"] - x["right"])
-            return diff <= tol(x), tol(x) - diff
+            return diff <= tol(x), relative_margin(diff, tol(x), above=False)
+
+        def noise(g: str, columns: dict, x: Numbers) -> float | None:
+            # the paired seeds' differences move between seeds
+            paired = columns["left"] - columns["right"]
+            numerical = left.max_error([g], seeds) + right.max_error([g], seeds)
+            diff = abs(x["left"] - x["right"])
+            return relative_noise(spread(paired, how), diff, tol(x), numerical)
 
         def shown(x: Numbers) -> dict[str, Any]:
             return {**x, "|diff|": abs(x["left"] - x["right"]), "tol": tol(x)}
 
-        check = check_groups({"left": left, "right": right}, groups, how, test, shown, seeds)
+        check = check_groups(
+            {"left": left, "right": right}, groups, how, test, shown, seeds, noise=noise
+        )
         passed, margin, _ = check.decide("all")
         s = check.summary
         worst = min(groups, key=lambda g: s[g]["margin"])
@@ -102,6 +117,7 @@ class MatchesClaim(ClaimBase):
             sentence,
             observed=observed,
             margin=margin,
+            noise=check.noise("all"),
             evidence=check.evidence,
             cells=cell_ids([left, right]),
             groups=groups_figure(values, self.left.observable),

@@ -7,13 +7,19 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from runner.kinds.claims.axis import AxisClaim
-from runner.kinds.claims.seeds import monotone
+from runner.kinds.claims.margins import relative_noise
+from runner.kinds.claims.seeds import monotone, spread, steps, value_scale
 
 
 class MonotonicClaim(AxisClaim):
     """The seed-aggregated observable increases or decreases with a numeric sweep key ``axis``:
     each seed's groups reduced with ``group_reduce`` first, or in every (``all``) / some
     (``any``) group."""
+
+    margin_text: ClassVar[str] = (
+        "the smallest step along `axis` in `direction` over the largest |value| of the "
+        "sequence (the seed-aggregated values), in the deciding group"
+    )
 
     kind: Literal["monotonic"]
     axis: str = Field(
@@ -40,7 +46,16 @@ class MonotonicClaim(AxisClaim):
         return f"is {self.direction} ({strict}) in {self.axis}"
 
     def test(self, seq):
-        return monotone(seq, self.direction, self.strict)
+        ok, smallest = monotone(seq, self.direction, self.strict)
+        return ok, smallest / value_scale(seq)
+
+    def noise(self, seq, seeds, errors):
+        # each seed's smallest step, and the errors at the two ends of the aggregate's, in the
+        # scale the margin reads a step in (the largest |value|)
+        own = [float(steps(s, self.direction).min()) for s in seeds]
+        i = int(steps(seq, self.direction).argmin())
+        numerical = errors[i] + errors[i + 1]
+        return relative_noise(spread(own, self.aggregate), value_scale(seq), 0.0, numerical)
 
     def group_phrase(self):
         return f"{self.direction}{' strictly' if self.strict else ''} in {self.axis}"

@@ -9,7 +9,8 @@ from pydantic import Field
 from runner.kinds.base import Where
 from runner.kinds.claims.base import OBSERVABLE, ClaimBase, groups_field, verdict
 from runner.kinds.claims.figures import groups_figure
-from runner.kinds.claims.seeds import Numbers, check_groups, monotone
+from runner.kinds.claims.margins import relative_noise
+from runner.kinds.claims.seeds import Numbers, check_groups, in_all, spread, steps, value_scale
 from runner.kinds.claims.selection import cell_ids, checked_groups, table
 from runner.kinds.claims.sentences import (
     capital,
@@ -26,6 +27,11 @@ from runner.text import count, number
 class OrderingClaim(ClaimBase):
     """Along ``sequence`` (a list of selections) the seed-aggregated observable increases or
     decreases, not strictly, in each group; at most ``max_violations`` groups out of order."""
+
+    margin_text: ClassVar[str] = (
+        "the smallest step in the claimed direction along `sequence`, over the largest |value| "
+        "of the group, in the deciding group (with `max_violations` k, the k+1-th worst)"
+    )
 
     kind: Literal["ordering"]
     observable: str = Field(description=OBSERVABLE)
@@ -76,12 +82,29 @@ class OrderingClaim(ClaimBase):
         how, w = self.aggregate, tables[0].word
 
         def test(x: Numbers) -> tuple[bool, float]:
-            return monotone(list(x.values()), self.direction, False)
+            seq = list(x.values())
+            smallest = float(steps(seq, self.direction).min())
+            return smallest >= 0, smallest / value_scale(seq)
 
-        check = check_groups({t.label: t for t in tables}, groups, how, test)
+        common = [s for s in tables[0].seeds if in_all(s, tables)]
+
+        def noise(g: str, columns: dict, x: Numbers) -> float | None:
+            # each seed's smallest step (the seeds every selection has) and the errors at the two
+            # ends of the aggregate's, in the scale the margin reads a step in
+            seq = list(x.values())
+            own = [float(steps([t.at(s, g) for t in tables], self.direction).min()) for s in common]
+            i = int(steps(seq, self.direction).argmin())
+            numerical = sum(t.max_error([g]) for t in tables[i : i + 2])
+            return relative_noise(spread(own, how), value_scale(seq), 0.0, numerical)
+
+        check = check_groups({t.label: t for t in tables}, groups, how, test, noise=noise)
         violations = check.failing()
         passed = len(violations) <= self.max_violations
         s = check.summary
+        # The claim fails when more than max_violations groups are out of order: the group that
+        # decides is the (max_violations + 1)-th worst; none when no number of groups can fail it.
+        need = len(groups) - self.max_violations
+        deciding = check.decisive(need / len(groups)) if need > 0 else None
         sentence = (
             f"Observed ({how} over seeds): {len(violations)} of {count(len(groups), w)} "
             f"out of order (allowed {self.max_violations})"
@@ -105,7 +128,9 @@ class OrderingClaim(ClaimBase):
             verdict(passed),
             sentence + ".",
             observed=observed,
-            margin=self.max_violations - len(violations),
+            margin=None if deciding is None else s[deciding]["margin"],
+            noise=None if deciding is None else s[deciding]["noise"],
+            noise_unknown="1 seed" if len(common) == 1 else "no seed in every selection",
             evidence=check.evidence,
             cells=cell_ids(tables),
             groups=groups_figure(

@@ -13,7 +13,8 @@ from runner.kinds.claims.base import (
     verdict,
 )
 from runner.kinds.claims.figures import groups_figure
-from runner.kinds.claims.seeds import Numbers, check_groups
+from runner.kinds.claims.margins import relative_margin, relative_noise
+from runner.kinds.claims.seeds import Numbers, check_groups, spread
 from runner.kinds.claims.selection import OneSelectionClaim, cell_ids, checked_groups, table
 from runner.kinds.claims.sentences import group_sentence, in_cells, in_scope, seeds_text, word
 from runner.kinds.observables import describe
@@ -23,6 +24,11 @@ from runner.text import number
 class RateClaim(OneSelectionClaim):
     """A fitted rate lies, in every group, within ``rtol`` of ``expected_rate`` and/or within
     ``[min, max]`` (every condition given must hold)."""
+
+    margin_text: ClassVar[str] = (
+        "the fitted rate against the nearer edge of the acceptable band (`expected_rate` +- "
+        "`rtol`, `min`, `max` combined), in the deciding group"
+    )
 
     kind: Literal["rate"]
     observable: str = Field(description=OBSERVABLE + ", usually a `decay_rate`")
@@ -79,17 +85,20 @@ class RateClaim(OneSelectionClaim):
             hi = min(v for v in (hi, self.expected_rate + spread) if v is not None)
         return [lo, hi]
 
-    def margin(self, rate: float) -> float:
-        """The smallest of the margins of the conditions given."""
+    def edge(self, rate: float) -> tuple[float, float]:
+        """``(margin, edge)``: the relative margin of ``rate`` to the nearer edge of
+        :meth:`band` (the smaller of the two), and that edge."""
+        lo, hi = self.band()
         margins = []
-        if self.expected_rate is not None:
-            e = self.expected_rate
-            margins.append(self.rtol - abs(rate - e) / abs(e) if e else -abs(rate))
-        if self.min is not None:
-            margins.append(rate - self.min)
-        if self.max is not None:
-            margins.append(self.max - rate)
-        return min(margins)
+        if lo is not None:
+            margins.append((relative_margin(rate, lo, above=True), lo))
+        if hi is not None:
+            margins.append((relative_margin(rate, hi, above=False), hi))
+        return min(margins, key=lambda pair: pair[0])
+
+    def margin(self, rate: float) -> float:
+        """The smallest of the margins of the conditions given (:meth:`edge`)."""
+        return self.edge(rate)[0]
 
     def judge(self, context):
         if (self.expected_rate is None) != (self.rtol is None):
@@ -104,7 +113,13 @@ class RateClaim(OneSelectionClaim):
             m = self.margin(x["rate"])
             return m >= 0, m
 
-        check = check_groups({"rate": t}, groups, how, test, lambda x: {**x, "low": lo, "high": hi})
+        def noise(g: str, columns: dict, x: Numbers) -> float | None:
+            edge = self.edge(x["rate"])[1]
+            return relative_noise(spread(columns["rate"], how), x["rate"], edge, t.max_error([g]))
+
+        check = check_groups(
+            {"rate": t}, groups, how, test, lambda x: {**x, "low": lo, "high": hi}, noise=noise
+        )
         passed, margin, _ = check.decide("all")
         s = check.summary
         band = (
@@ -123,6 +138,7 @@ class RateClaim(OneSelectionClaim):
             sentence,
             observed={"aggregate": how, "seeds": t.seeds, "band": [lo, hi], "groups": s},
             margin=margin,
+            noise=check.noise("all"),
             evidence=check.evidence,
             cells=cell_ids([t]),
             groups=groups_figure(

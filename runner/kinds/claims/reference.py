@@ -219,6 +219,19 @@ def claims_markdown() -> str:
         "it: **expects** (from the parameters alone) and **observed** (here from judging the "
         f"example on {SYNTHETIC_TEXT}; a real run prints the same form with its own numbers).",
         "",
+        "Every PASS and FAIL comes with a **margin** in one unit for all kinds: the signed "
+        "relative distance of the claim's decisive number `x` to its bound `b`, `(x - b) / |b|` "
+        "when `x` must stay above `b`, `(b - x) / |b|` when below (`|x|` instead of `|b|` when "
+        "`b = 0`): positive when the condition holds, 0.25 clearing the bound by a quarter of "
+        "it. A two-sided condition takes the smaller margin, a claim over groups that of the "
+        "group that decides it. Beside it stands its **noise** in the same unit: how far the "
+        "decisive number moves between seeds (half its bootstrap 95% interval with 3 or more "
+        "seeds, else half its range) plus the observable's numerical error where it has one (a "
+        "fitted rate's standard error). A verdict with `|margin| <= noise` is **fragile**: "
+        "another seed may flip it; `claims.json` (`noise`, `fragile`, `fragile_reason`), the "
+        "console, the report and junit say so. With one seed and no numerical error the noise "
+        "is unknown, and the report says that too. Each kind below names its decisive number.",
+        "",
         "## Parameters of every kind",
         "",
         "| parameter | type | default | meaning |",
@@ -231,6 +244,8 @@ def claims_markdown() -> str:
     out += [f"- [`{k['kind']}`](#{k['kind']}): {k['summary']}" for k in kinds]
     for kind in kinds:
         out += ["", f"### {kind['kind']}", "", kind["summary"], ""]
+        if kind.get("margin"):
+            out += [f"Margin: {kind['margin']}.", ""]
         own = [p for p in kind["parameters"] if _own(p, ClaimBase.model_fields)]
         if own:
             out += [*table(own, "parameter"), ""]

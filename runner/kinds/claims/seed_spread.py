@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from runner.kinds.claims.base import groups_field, verdict
+from runner.kinds.claims.margins import relative_margin, relative_noise
 from runner.kinds.claims.selection import OneSelectionClaim, cell_ids, checked_groups, table
 from runner.kinds.claims.sentences import group_name, in_cells, in_scope, word
 from runner.kinds.observables import describe
@@ -17,6 +18,11 @@ from runner.text import count, number
 class SeedSpreadClaim(OneSelectionClaim):
     """The spread over seeds, ``max - min`` of the observable across the seeds of one selection,
     is at most ``max`` in every group (a narrow seed band, App. E of the paper)."""
+
+    margin_text: ClassVar[str] = (
+        "the widest spread over seeds against `max`; its noise is the observable's numerical "
+        "error only (a spread over seeds has no seed spread of its own)"
+    )
 
     kind: Literal["seed_spread"]
     groups: list[str] | None = groups_field()
@@ -65,6 +71,9 @@ class SeedSpreadClaim(OneSelectionClaim):
             )
         widest = max(groups, key=lambda g: spreads[g]["spread"])
         passed = spreads[widest]["spread"] <= self.max
+        column = t.column(widest)
+        ends = [t.seeds[int(column.argmax())], t.seeds[int(column.argmin())]]
+        numerical = sum(t.error(seed, widest) for seed in ends)
         at = f" at {group_name(w, widest)}" if widest else ""
         sentence = (
             f"Observed spread {number(spreads[widest]['spread'])}{at} over {count(n, 'seed')} "
@@ -76,7 +85,9 @@ class SeedSpreadClaim(OneSelectionClaim):
             verdict(passed),
             sentence,
             observed={"seeds": t.seeds, "groups": spreads, "value": spreads[widest]["spread"]},
-            margin=self.max - spreads[widest]["spread"],
+            margin=relative_margin(spreads[widest]["spread"], self.max, above=False),
+            noise=relative_noise(None, spreads[widest]["spread"], self.max, numerical),
+            noise_unknown="a spread over seeds has no seed noise of its own",
             evidence=evidence,
             cells=cell_ids([t]),
         )

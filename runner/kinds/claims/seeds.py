@@ -1,5 +1,6 @@
-"""Numbers over seeds: the claim's ``aggregate``, its bootstrap 95% interval, and a condition
-tested per group on the seed aggregates with an evidence row per seed (:func:`check_groups`)."""
+"""Numbers over seeds: the claim's ``aggregate``, its bootstrap 95% interval, the seed spread
+a margin's noise is made of (:func:`spread`), and a condition tested per group on the seed
+aggregates with an evidence row per seed (:func:`check_groups`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from runner.kinds.claims.margins import seed_spread
 from runner.kinds.claims.selection import Table, distinct
 from runner.kinds.claims.sentences import row_label
 from runner.results import Evidence
@@ -33,6 +35,8 @@ AGGREGATES: dict[str, Callable[..., Any]] = {
 
 Numbers = dict[str, float]
 Test = Callable[[Numbers], tuple[bool, float]]
+# (group, the per-seed columns of each side, their aggregates) -> the margin's noise
+Noise = Callable[[str, dict[str, np.ndarray], Numbers], "float | None"]
 
 
 def aggregate(values: np.ndarray | Sequence[float], how: str) -> float:
@@ -51,11 +55,38 @@ def ci(values: np.ndarray | Sequence[float], how: str) -> list[float] | None:
     return [float(lo), float(hi)]
 
 
+def spread(values: np.ndarray | Sequence[float], how: str) -> float | None:
+    """How far a number moves between seeds (:func:`~.margins.seed_spread`): half the bootstrap
+    95% interval of its ``how`` aggregate with 3+ seeds, else half its range; None for one seed.
+    Every seed at the same infinity: 0; an infinity among finite values: inf."""
+    data = [float(v) for v in values]
+    found = seed_spread(data, ci(data, how))
+    return 0.0 if found is not None and math.isnan(found) else found
+
+
+def total(*parts: float | None) -> float | None:
+    """The sum of the known parts (None when none is known)."""
+    known = [p for p in parts if p is not None]
+    return float(sum(known)) if known else None
+
+
+def steps(seq: Sequence[float], direction: str) -> np.ndarray:
+    """The steps along ``seq`` in ``direction`` (positive: the claimed way)."""
+    diffs = np.diff(np.asarray(seq, dtype=float))
+    return -diffs if direction == "decreasing" else diffs
+
+
 def monotone(seq: Sequence[float], direction: str, strict: bool) -> tuple[bool, float]:
     """Whether ``seq`` increases/decreases, and its smallest step in that direction."""
-    steps = np.diff(np.asarray(seq, dtype=float))
-    smallest = float((-steps if direction == "decreasing" else steps).min())
+    smallest = float(steps(seq, direction).min())
     return (smallest > 0 if strict else smallest >= 0), smallest
+
+
+def value_scale(seq: Sequence[float]) -> float:
+    """The scale a step along ``seq`` is measured in: its largest finite |value| (1 if 0)."""
+    finite = [abs(float(v)) for v in seq if math.isfinite(v)]
+    largest = max(finite, default=0.0)
+    return largest if largest > 0 else 1.0
 
 
 def oriented(op: str, value: float, bound: float) -> float:
@@ -87,18 +118,30 @@ class GroupCheck:
     def failing(self) -> list[str]:
         return [g for g in self.groups if not self.summary[g]["passed"]]
 
-    def decide(self, reduce: str | float) -> tuple[bool, float, int]:
-        """``(passed, margin, needed)``: ``all``, ``any`` or a fraction of the groups must pass;
-        the margin is that of the group that decides."""
+    def needed(self, reduce: str | float) -> int:
+        """How many groups must pass: ``all``, ``any`` or a fraction of them."""
         n = len(self.groups)
         if reduce == "all":
-            need = n
-        elif reduce == "any":
-            need = 1
-        else:
-            need = max(1, math.ceil(float(reduce) * n - 1e-9))
-        ranked = sorted((self.summary[g]["margin"] for g in self.groups), reverse=True)
-        return n - len(self.failing()) >= need, ranked[need - 1], need
+            return n
+        if reduce == "any":
+            return 1
+        return max(1, math.ceil(float(reduce) * n - 1e-9))
+
+    def decisive(self, reduce: str | float) -> str:
+        """The group that decides: the ``needed``-th best by margin."""
+        ranked = sorted(self.groups, key=lambda g: self.summary[g]["margin"], reverse=True)
+        return ranked[self.needed(reduce) - 1]
+
+    def decide(self, reduce: str | float) -> tuple[bool, float, int]:
+        """``(passed, margin, needed)``: ``all``, ``any`` or a fraction of the groups must pass;
+        the margin is that of the group that decides (:meth:`decisive`)."""
+        need = self.needed(reduce)
+        margin = self.summary[self.decisive(reduce)]["margin"]
+        return len(self.groups) - len(self.failing()) >= need, margin, need
+
+    def noise(self, reduce: str | float) -> float | None:
+        """The noise of the deciding group's margin (None when unknown)."""
+        return self.summary[self.decisive(reduce)].get("noise")
 
 
 def check_groups(
@@ -108,9 +151,11 @@ def check_groups(
     test: Test,
     shown: Callable[[Numbers], dict[str, Any]] = dict,
     seeds: Sequence[int] | None = None,
+    noise: Noise | None = None,
 ) -> GroupCheck:
     """Run ``test`` on ``{side: value}`` per seed (seeds all sides share, or ``seeds``) and on
-    the per-side aggregates (each side over its own seeds, or over ``seeds``), per group."""
+    the per-side aggregates (each side over its own seeds, or over ``seeds``), per group;
+    ``noise`` gives each group's margin its noise (``summary[group]["noise"]``)."""
     tables = list(sides.values())
     word = tables[0].word
     rows = seeds if seeds is not None else [s for s in tables[0].seeds if in_all(s, tables)]
@@ -132,6 +177,8 @@ def check_groups(
             for name, column in columns.items()
         }
         summary[g] = {**numbers, **cis, "margin": margin, "passed": ok}
+        if noise is not None:
+            summary[g]["noise"] = noise(g, columns, numbers)
         label = f"{how} over {counts} seed{'' if counts == '1' else 's'}" + (
             f" {word} {g}" if g else ""
         )
@@ -145,6 +192,7 @@ __all__ = [
     "BOOTSTRAP_SEED",
     "OPS",
     "GroupCheck",
+    "Noise",
     "Numbers",
     "aggregate",
     "check_groups",
@@ -153,4 +201,8 @@ __all__ = [
     "monotone",
     "oriented",
     "per_seed",
+    "spread",
+    "steps",
+    "total",
+    "value_scale",
 ]

@@ -120,6 +120,21 @@ class Table:
         chosen = self.seeds if seeds is None else list(seeds)
         return np.array([self.at(s, group) for s in chosen], dtype=float)
 
+    def error(self, seed: int, group: str) -> float:
+        """The observable's numerical error of the value (its ``errors``, in the value's units;
+        0 when the observable gives none)."""
+        errors = getattr(self.observed[seed], "errors", None) or {}
+        found = errors.get(group)
+        if found is None:
+            return 0.0
+        found = abs(float(found))
+        return found if np.isfinite(found) else 0.0
+
+    def max_error(self, groups: Iterable[str], seeds: Iterable[int] | None = None) -> float:
+        """The largest numerical error over ``groups`` and the seeds (all, or ``seeds``)."""
+        chosen = self.seeds if seeds is None else list(seeds)
+        return max((self.error(s, g) for g in groups for s in chosen), default=0.0)
+
 
 def table(context: Context, observable: str, where: Where, label: str | None = None) -> Table:
     """The observable in the cells ``where`` selects (one per seed)."""

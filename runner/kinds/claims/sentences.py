@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 MAX_LISTED = 6  # reasons and sentences list at most this many items, then "and N more"
 
 
+def apart(x: float, bound: float, digits: int = 3) -> str:
+    """``x`` as :func:`runner.text.number` writes it, with more significant digits (up to 6)
+    where ``digits`` would write it as the bound it is compared with (``1.0002`` against 1,
+    not ``1``)."""
+    text = number(x, digits)
+    for more in range(digits, 7):
+        text = number(x, more)
+        if x == bound or text != number(bound, more):
+            break
+    return text
+
+
 def where_text(where: Where) -> str:
     """``optimizer=gn, model.alpha=2``; ``all cells`` for an empty ``where``."""
     return ", ".join(f"{k}={value(v)}" for k, v in where.items()) or "all cells"
@@ -81,9 +93,12 @@ def word(
 ) -> str:
     """What a group of the observable ``name`` is, for the expected sentence: ``mode``,
     ``group``, or ``""`` for a scalar metric (see :func:`runner.kinds.metrics.group_word`);
-    ``group`` when the observable is not known (no spec)."""
+    ``group`` when the observable is not known (no spec); ``""`` for an observable that is one
+    number per cell whatever its metric (``group_spread``)."""
     if not observables or name not in observables:
         return "group"
+    if getattr(observables[name], "scalar", False):
+        return ""
     return group_word(metric_of(name, observables), metrics or {})
 
 
@@ -123,6 +138,7 @@ def group_sentence(
 
 __all__ = [
     "MAX_LISTED",
+    "apart",
     "capital",
     "clip",
     "group_name",

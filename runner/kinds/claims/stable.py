@@ -15,6 +15,8 @@ class StableClaim(ClaimBase):
     """Every selected cell finished: a diverged or errored cell fails the claim; a cell that was
     not run is missing (``on_missing``)."""
 
+    margin_text: ClassVar[str] = "none: a cell finished or it did not"
+
     kind: Literal["stable"]
     where: Where = where_field(
         "which cells must finish: a value per key (`optimizer`, `seed`, any sweep key) or "

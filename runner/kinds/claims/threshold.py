@@ -13,6 +13,7 @@ from runner.kinds.claims.base import (
     verdict,
 )
 from runner.kinds.claims.figures import groups_figure
+from runner.kinds.claims.margins import relative_margin, relative_noise
 from runner.kinds.claims.seeds import (
     AGGREGATES,
     OPS,
@@ -20,11 +21,12 @@ from runner.kinds.claims.seeds import (
     aggregate,
     check_groups,
     ci,
-    oriented,
     per_seed,
+    spread,
 )
 from runner.kinds.claims.selection import OneSelectionClaim, cell_ids, checked_groups, table
 from runner.kinds.claims.sentences import (
+    apart,
     group_sentence,
     in_cells,
     in_scope,
@@ -40,6 +42,11 @@ from runner.text import count, number
 class ThresholdClaim(OneSelectionClaim):
     """The observable against a fixed value: in every group (``all``), in some group (``any``),
     or after reducing each seed's groups (``max``/``min``/``median``/``mean``)."""
+
+    margin_text: ClassVar[str] = (
+        "the seed-aggregated value (of the deciding group, or the reduction over groups) "
+        "against `value`"
+    )
 
     kind: Literal["threshold"]
     groups: list[str] | None = groups_field()
@@ -82,20 +89,33 @@ class ThresholdClaim(OneSelectionClaim):
             return self._per_group(context, t, groups)
         return self._reduced(context, t, groups)
 
+    def above(self) -> bool:
+        return self.op in (">", ">=")
+
     def _per_group(self, context, t, groups):
         how, bound = self.aggregate, self.value
 
         def test(x: Numbers) -> tuple[bool, float]:
-            return OPS[self.op](x["value"], bound), oriented(self.op, x["value"], bound)
+            return OPS[self.op](x["value"], bound), relative_margin(x["value"], bound, self.above())
+
+        def noise(g: str, columns: dict, x: Numbers) -> float | None:
+            return relative_noise(
+                spread(columns["value"], how), x["value"], bound, t.max_error([g])
+            )
 
         check = check_groups(
-            {"value": t}, groups, how, test, lambda x: {**x, "op": self.op, "bound": bound}
+            {"value": t},
+            groups,
+            how,
+            test,
+            lambda x: {**x, "op": self.op, "bound": bound},
+            noise=noise,
         )
         passed, margin, _ = check.decide(self.reduce)
         s = check.summary
         if groups == [""]:
             sentence = (
-                f"Observed {number(s['']['value'])} "
+                f"Observed {apart(s['']['value'], bound)} "
                 f"({seeds_text(how, len(t.seeds), s['']['ci95'])}), "
                 f"{'' if passed else 'not '}{self.op} {number(bound)}."
             )
@@ -109,6 +129,7 @@ class ThresholdClaim(OneSelectionClaim):
             sentence,
             observed={"aggregate": how, "seeds": t.seeds, "groups": s},
             margin=margin,
+            noise=check.noise(self.reduce),
             evidence=check.evidence,
             cells=cell_ids([t]),
             groups=groups_figure(
@@ -140,7 +161,7 @@ class ThresholdClaim(OneSelectionClaim):
             extreme = (max if self.reduce == "max" else min)(groups, key=lambda g: agg[g])
             at = f", at {t.word} {extreme}"
         sentence = (
-            f"Observed {self.reduce} over {count(len(groups), t.word)} {number(x)} "
+            f"Observed {self.reduce} over {count(len(groups), t.word)} {apart(x, self.value)} "
             f"({seeds_text(how, n, x_ci)}){at}: {'' if passed else 'not '}{self.op} "
             f"{number(self.value)}."
         )
@@ -156,7 +177,10 @@ class ThresholdClaim(OneSelectionClaim):
                 "per_seed": seeds,
                 "groups": agg,
             },
-            margin=oriented(self.op, x, self.value),
+            margin=relative_margin(x, self.value, self.above()),
+            noise=relative_noise(
+                spread(list(seeds.values()), how), x, self.value, t.max_error(groups)
+            ),
             evidence=evidence,
             cells=cell_ids([t]),
             groups=groups_figure({t.label: agg}, self.observable),

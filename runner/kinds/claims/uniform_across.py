@@ -14,9 +14,16 @@ from runner.kinds.claims.base import (
     verdict,
 )
 from runner.kinds.claims.figures import groups_figure
-from runner.kinds.claims.seeds import aggregate, ci, per_seed
-from runner.kinds.claims.selection import OneSelectionClaim, cell_ids, checked_groups, table
-from runner.kinds.claims.sentences import clip, in_cells, scope, seeds_text, word
+from runner.kinds.claims.margins import relative_margin, relative_noise
+from runner.kinds.claims.seeds import aggregate, ci, per_seed, spread
+from runner.kinds.claims.selection import (
+    OneSelectionClaim,
+    cell_ids,
+    checked_groups,
+    distinct,
+    table,
+)
+from runner.kinds.claims.sentences import clip, in_cells, list_text, scope, seeds_text, word
 from runner.kinds.observables import describe
 from runner.results import Evidence
 from runner.text import count, number
@@ -26,6 +33,10 @@ class UniformAcrossClaim(OneSelectionClaim):
     """The spread of the observable across groups, per seed then aggregated: ``max_min_ratio``
     (+inf when some group is <= 0 while another is positive; undefined, INCONCLUSIVE, when none is
     positive) or ``cv`` (population std / |mean|), at most ``max`` and/or at least ``min``."""
+
+    margin_text: ClassVar[str] = (
+        "the seed-aggregated statistic (max/min ratio or cv) against `max` and/or `min`"
+    )
 
     kind: Literal["uniform_across"]
     groups: list[str] | None = groups_field()
@@ -64,17 +75,31 @@ class UniformAcrossClaim(OneSelectionClaim):
     def ok(self, x: float) -> bool:
         return (self.max is None or x <= self.max) and (self.min is None or x >= self.min)
 
+    def edge(self, x: float) -> tuple[float, float]:
+        """``(margin, bound)``: the relative margin of the statistic ``x`` to the nearer of
+        ``max`` and ``min`` (the smaller of the two), and that bound."""
+        margins = (
+            [(relative_margin(x, self.max, above=False), self.max)] if self.max is not None else []
+        )
+        margins += (
+            [(relative_margin(x, self.min, above=True), self.min)] if self.min is not None else []
+        )
+        return min(margins, key=lambda pair: pair[0])
+
     def margin(self, x: float) -> float:
-        """In the statistic's units (``cv``) or in natural log (``max_min_ratio``)."""
+        """The relative margin of the statistic (:meth:`edge`)."""
+        return self.edge(x)[0]
 
-        def f(v: float) -> float:
-            if self.statistic != "max_min_ratio":
-                return v
-            return math.log(v) if v > 0 else -math.inf
-
-        margins = [f(self.max) - f(x)] if self.max is not None else []
-        margins += [f(x) - f(self.min)] if self.min is not None else []
-        return min(margins)
+    def numerical(self, values: dict[str, float], errors: dict[str, float], stat: float) -> float:
+        """The statistic's numerical error from its values' errors (first order): a ratio's
+        relative errors add at its two ends; a cv moves by at most ``e (1 + cv) / |mean|``."""
+        if not any(errors.values()) or not math.isfinite(stat):
+            return 0.0
+        if self.statistic == "max_min_ratio":
+            lo, hi = min(values, key=values.__getitem__), max(values, key=values.__getitem__)
+            return stat * (errors[hi] / abs(values[hi]) + errors[lo] / abs(values[lo]))
+        mean = abs(float(np.mean(list(values.values()))))
+        return max(errors.values()) * (1 + stat) / mean
 
     def judge(self, context):
         if self.max is None and self.min is None:
@@ -103,9 +128,13 @@ class UniformAcrossClaim(OneSelectionClaim):
             return float(v.std() / abs(v.mean()))
 
         seeds = per_seed(t, groups, statistic)
-        evidence = []
+        evidence, numerical, unbounded = [], 0.0, {}
         for s, stat in seeds.items():
             values = {g: t.at(s, g) for g in groups}
+            errors = {g: t.error(s, g) for g in groups}
+            numerical = max(numerical, self.numerical(values, errors, stat))
+            if ratio and math.isinf(stat):
+                unbounded[s] = [g for g in groups if values[g] <= 0]
             lo_g, hi_g = min(values, key=values.__getitem__), max(values, key=values.__getitem__)
             row = {
                 name: stat,
@@ -129,7 +158,9 @@ class UniformAcrossClaim(OneSelectionClaim):
         ranked = sorted(groups, key=agg.__getitem__)
         low = ranked[: 2 if len(groups) >= 4 else 1]
         sentence = (
-            f"Observed {name} {number(x)} ({seeds_text(how, n, x_ci)}); smallest: "
+            f"Observed {name} {number(x)} ({seeds_text(how, n, x_ci)})"
+            + self._unbounded(unbounded, x, w, n)
+            + "; smallest: "
             + ", ".join(f"{w} {g} ({number(agg[g])})" for g in low)
             + f"; largest: {w} {ranked[-1]} ({number(agg[ranked[-1]])})."
         )
@@ -148,10 +179,25 @@ class UniformAcrossClaim(OneSelectionClaim):
             sentence,
             observed=observed,
             margin=self.margin(x),
+            noise=relative_noise(spread(list(seeds.values()), how), x, self.edge(x)[1], numerical),
             evidence=evidence,
             cells=cell_ids([t]),
             groups=groups_figure({t.label: agg}, self.observable),
         )
+
+    @staticmethod
+    def _unbounded(unbounded: dict[int, list[str]], x: float, w: str, n: int) -> str:
+        """Why a max/min ratio is +inf: the groups <= 0 (per seed when they differ)."""
+        if not unbounded:
+            return ""
+        named = distinct(g for groups in unbounded.values() for g in groups)
+        listed = f"{w} {list_text(named)}" if len(named) == 1 else f"{w}s {list_text(named)}"
+        verb = "is" if len(named) == 1 else "are"
+        where = ""
+        if len(unbounded) < n:
+            where = f" in seed{'' if len(unbounded) == 1 else 's'} {list_text(list(unbounded))}"
+        lead = ": unbounded" if math.isinf(x) else "; unbounded"
+        return f"{lead}{where}, because {listed} {verb} <= 0 while other {w}s are positive"
 
 
 __all__ = ["UniformAcrossClaim"]

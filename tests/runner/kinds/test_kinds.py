@@ -182,6 +182,7 @@ def test_observable_measures_a_cell_and_reads_as_a_phrase(kind):
         "x": kind.model_validate(kind.example),
         "loss_halved": {"kind": "crossing", "metric": "loss", "below": 0.5},
         "loss_tenth": {"kind": "crossing", "metric": "loss", "below": 0.1},
+        "rates": {"kind": "decay_rate", "metric": "fft_error", "window": [0, 1000]},
     }
     observables = {n: TypeAdapter(Observable).validate_python(o) for n, o in observables.items()}
     observed = observe("x", observables, _synthetic_cell())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from tests.runner.kinds.claims.helpers import alpha_cells, one
@@ -14,7 +13,10 @@ def test_independent_of():
     assert ok.verdict == "PASS" and ok.margin > 0
     bad = one({**base, "max_factor": 1.5}, alpha_cells(lambda a: 0.01 / a))
     assert bad.verdict == "FAIL" and "factor 4" in bad.observed_sentence
-    assert bad.margin == pytest.approx(np.log(1.5) - np.log(4), rel=1e-6)
+    # the relative margin: (max_factor - factor) / max_factor
+    assert bad.margin == pytest.approx((1.5 - 4) / 1.5, rel=1e-6)
+    # seeds scale every rate alike: the ratio does not move between seeds
+    assert bad.noise == pytest.approx(0, abs=1e-9) and not bad.fragile
 
 
 def test_axis_with_one_value_is_inconclusive():

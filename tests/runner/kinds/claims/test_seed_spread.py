@@ -18,3 +18,11 @@ def test_seed_spread_is_max_minus_min_over_seeds():
     assert one({**claim, "max": 2.0e-4}, CELLS).verdict == "FAIL"
     single = run_cells(seeds=(0,))
     assert one({**claim, "max": 1.0}, single).verdict == "INCONCLUSIVE"  # one seed: no band
+
+
+def test_seed_spread_margin_is_relative_and_its_noise_numerical_only():
+    claim = {"kind": "seed_spread", "observable": "lemma", "where": {"optimizer": "gn"}}
+    result = one({**claim, "max": 4e-4}, CELLS)
+    assert result.margin == pytest.approx((4e-4 - 0.02 * 0.0102) / 4e-4)
+    assert result.noise is None and not result.fragile
+    assert result.observed["noise_unknown"] == "a spread over seeds has no seed noise of its own"

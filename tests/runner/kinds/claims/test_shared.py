@@ -77,11 +77,13 @@ def test_too_few_seeds_is_inconclusive():
 
 
 def test_no_matching_cell_is_inconclusive_and_names_the_values():
-    cells = alpha_cells(lambda a: 0.01)
-    result = one({**GN_RATES, "where": {"optimizer": "gn", "model.alpha": 3}}, cells)
+    """The spec sweeps alpha over 1, 2, 4 (validate accepts the where), but the run holds no
+    alpha = 4 cell (a partial or resumed run): the claim says which values the cells have."""
+    cells = alpha_cells(lambda a: 0.01, alphas=(1, 2))
+    result = one({**GN_RATES, "where": {"optimizer": "gn", "model.alpha": 4}}, cells)
     assert result.verdict == "INCONCLUSIVE"
-    assert result.reason.startswith("no cell matches where={optimizer: gn, model.alpha: 3}")
-    assert "model.alpha takes 1, 2, 4" in result.reason
+    assert result.reason.startswith("no cell matches where={optimizer: gn, model.alpha: 4}")
+    assert "model.alpha takes 1, 2" in result.reason
 
 
 def test_ambiguous_where_is_an_error():
@@ -234,3 +236,35 @@ def test_where_in_selects_several_values_of_a_key():
     assert "model.alpha={1, 2}" in some.expected_sentence
     with pytest.raises(ValueError, match="unknown optimizer 'adam'"):
         grokking_judge({**flat, "where": {"optimizer": {"in": ["sgd", "adam"]}}}, cells)
+
+
+def test_noise_and_fragile_round_trip_and_old_claims_still_load():
+    result = one(threshold("final_rel", {"optimizer": "gn"}, "<", 1e-6), CELLS)
+    data = result.to_dict()
+    assert {"noise", "fragile", "fragile_reason"} <= set(data)
+    again = ClaimResult.from_dict(json.loads(json.dumps(data)))
+    assert (again.noise, again.fragile, again.fragile_reason) == (
+        result.noise,
+        result.fragile,
+        result.fragile_reason,
+    )
+    old = {k: v for k, v in data.items() if k not in ("noise", "fragile", "fragile_reason")}
+    loaded = ClaimResult.from_dict(old)  # a claims.json written before these fields
+    assert (loaded.noise, loaded.fragile, loaded.fragile_reason) == (None, False, None)
+
+
+def test_every_kind_reports_its_margin_in_the_relative_unit():
+    """One unit for every kind: ``margin`` is a relative distance to the bound, so a claim that
+    clears its bound by a factor of 2 reads about 1 (threshold) or 0.5 (below a bound)."""
+    above = one(threshold("final_loss", {"optimizer": "gn"}, ">", 0.5e-9), CELLS)
+    assert above.margin == pytest.approx(above.observed["groups"][""]["value"] / 0.5e-9 - 1)
+    rate = one({**GN_RATES, "min": 0.005}, CELLS)
+    worst = min(g["rate"] for g in rate.observed["groups"].values())
+    assert rate.margin == pytest.approx((worst - 0.005) / 0.005)
+    assert rate.noise is not None
+
+
+def test_an_inconclusive_or_errored_claim_is_never_fragile():
+    claim = {**threshold("final_rel", {"optimizer": "gn"}, "<", 1e-6), "min_seeds": 5}
+    result = one(claim, CELLS)
+    assert result.verdict == "INCONCLUSIVE" and not result.fragile and result.margin is None

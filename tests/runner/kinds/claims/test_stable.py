@@ -13,3 +13,14 @@ def test_stable():
     assert one({"kind": "stable", "where": {"optimizer": "gd"}}, cells).verdict == "PASS"
     absent = [*CELLS, curves("gd", 7, GD, status="missing")]
     assert one({"kind": "stable", "where": {"optimizer": "gd"}}, absent).verdict == "INCONCLUSIVE"
+
+
+def test_stable_has_no_margin_and_no_noise():
+    result = one({"kind": "stable"}, CELLS)
+    assert (result.margin, result.noise, result.fragile, result.fragile_reason) == (
+        None,
+        None,
+        False,
+        None,
+    )
+    assert "noise_unknown" not in result.observed

@@ -8,6 +8,8 @@ import pytest
 from runner.kinds.claims import judge
 from tests.runner.kinds.claims.helpers import (
     CELLS,
+    GN,
+    curves,
     grokking_cell,
     grokking_judge,
     make_spec,
@@ -38,7 +40,7 @@ def test_threshold_any_and_reductions():
     result = one({**base, "op": ">", "value": 0.5, "reduce": "max"}, CELLS)
     assert result.verdict == "FAIL"
     assert result.observed["value"] == pytest.approx(np.exp(-0.0005 * 2000 * 1.01))
-    assert result.margin == pytest.approx(result.observed["value"] - 0.5)
+    assert result.margin == pytest.approx((result.observed["value"] - 0.5) / 0.5)
     assert "at mode 4" in result.observed_sentence
 
 
@@ -91,3 +93,58 @@ def test_a_mode_metric_under_another_name_keeps_the_word_mode():
     assert "2 of 5 modes < 0.001; not: mode 2 (0.0176), 3" in result.observed_sentence
     assert result.evidence[0].label == "s0 mode 0"
     assert result.evidence[-1].label == "median over 3 seeds mode 4"
+
+
+# --- margins in one unit, with their noise ------------------------------------------------------
+
+
+def _flat_loss(values: list[float]) -> list:
+    """One cell per seed whose loss ends at ``values[seed]`` (the scalar observable final_loss)."""
+    cells = []
+    for seed, v in enumerate(values):
+        cell = curves("gn", seed, GN)
+        cell.records = {"loss": np.full(2000, v)}
+        cells.append(cell)
+    return cells
+
+
+def test_a_pass_inside_its_seed_interval_is_fragile():
+    """The user's report: 'Observed 1 (median over 3 seeds, 95% CI [0.985, 1.01]), > 1' passed
+    like any other pass. The margin is relative to the bound and the noise half the interval."""
+    result = one(
+        threshold("final_loss", {"optimizer": "gn"}, ">", 1.0), _flat_loss([0.99, 1.0005, 1.01])
+    )
+    assert result.verdict == "PASS" and result.holds
+    assert result.observed_sentence == (
+        "Observed 1.0005 (median over 3 seeds, 95% CI [0.99, 1.01]), > 1."
+    )
+    assert result.margin == pytest.approx(0.0005)
+    assert result.noise == pytest.approx(0.01)
+    assert result.fragile and result.fragile_reason == "margin 0.0005 inside noise 0.01"
+    clear = one(threshold("final_loss", {"optimizer": "gn"}, ">", 1.0), _flat_loss([2.0, 2.1, 2.2]))
+    assert clear.margin == pytest.approx(1.1) and clear.noise == pytest.approx(0.1)
+    assert not clear.fragile and clear.fragile_reason is None
+    below = one(threshold("final_loss", {"optimizer": "gn"}, "<", 4.0), _flat_loss([2.0, 2.1, 2.2]))
+    assert below.margin == pytest.approx((4.0 - 2.1) / 4.0)  # below a bound: (b - x) / |b|
+
+
+def test_one_seed_has_unknown_noise_and_two_seeds_half_their_range():
+    single = one(threshold("final_loss", {"optimizer": "gn"}, ">", 1.0), _flat_loss([1.5]))
+    assert single.noise is None and not single.fragile
+    assert single.observed["noise_unknown"] == "1 seed"
+    pair = one(threshold("final_loss", {"optimizer": "gn"}, ">", 1.0), _flat_loss([1.5, 1.9]))
+    assert pair.margin == pytest.approx(0.7) and pair.noise == pytest.approx(0.2)
+
+
+def test_a_bound_of_zero_measures_the_margin_in_the_value():
+    result = one(threshold("final_loss", {"optimizer": "gn"}, ">", 0.0), _flat_loss([0.5, 0.5]))
+    assert result.margin == pytest.approx(1.0) and result.noise == pytest.approx(0.0)
+
+
+def test_a_reduction_over_groups_has_a_relative_margin_and_noise():
+    base = {"kind": "threshold", "observable": "final_rel", "where": {"optimizer": "gd"}}
+    result = one({**base, "op": ">", "value": 0.3, "reduce": "max"}, CELLS)
+    per_seed = list(result.observed["per_seed"].values())
+    assert result.margin == pytest.approx((result.observed["value"] - 0.3) / 0.3)
+    half = (result.observed["ci95"][1] - result.observed["ci95"][0]) / 2
+    assert result.noise == pytest.approx(half / 0.3) and len(per_seed) == 3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from tests.runner.kinds.claims.helpers import CELLS, curves, one
@@ -30,7 +29,7 @@ def test_uniform_across_ratio_and_cv():
     ok = one({**gn, "max": 2}, CELLS)
     assert ok.verdict == "PASS"
     assert ok.observed["value"] == pytest.approx(0.0102 / 0.0098)
-    assert ok.margin == pytest.approx(np.log(2) - np.log(0.0102 / 0.0098))
+    assert ok.margin == pytest.approx((2 - 0.0102 / 0.0098) / 2)
     assert "smallest: mode 3" in ok.observed_sentence
     gd = {**gn, "where": {"optimizer": "gd"}}
     assert one({**gd, "max": 2}, CELLS).verdict == "FAIL"
@@ -52,3 +51,32 @@ def test_uniform_across_with_a_non_decaying_group():
     undefined = one({**claim, "max": 2}, stalled)
     assert undefined.verdict == "INCONCLUSIVE"
     assert "no positive value" in undefined.reason
+
+
+def test_an_unbounded_ratio_names_the_groups_at_or_below_zero():
+    """The user's report: a uniform_across passed on 'max/min ratio inf' because one mode had a
+    negative fitted rate, with no word about it."""
+    cells = [curves("gn", 0, [0.01, 0.01, -0.001, 0.01, 0.01])]
+    claim = {"kind": "uniform_across", "observable": "rates", "where": {"optimizer": "gn"}}
+    spread = one({**claim, "min": 5}, cells)
+    assert spread.verdict == "PASS" and spread.margin == float("inf")
+    assert spread.observed_sentence.startswith(
+        "Observed max/min ratio inf (median over 1 seed): unbounded, because mode 2 is <= 0 "
+        "while other modes are positive; smallest: mode 2 (-0.001)"
+    )
+    two = [curves("gn", 0, [0.01, -0.002, -0.001, 0.01, 0.01])]
+    assert "because modes 1, 2 are <= 0" in one({**claim, "min": 5}, two).observed_sentence
+    # one seed of three unbounded: the median is finite, the sentence still says where
+    mixed = [curves("gn", 0, [0.01, 0.01, -0.001, 0.01, 0.01])]
+    mixed += [curves("gn", s, [0.01, 0.01, 0.005, 0.01, 0.01]) for s in (1, 2)]
+    result = one({**claim, "max": 3}, mixed)
+    assert result.observed["value"] == pytest.approx(2.0)
+    assert "; unbounded in seed 0, because mode 2 is <= 0" in result.observed_sentence
+    assert result.noise == float("inf") and result.fragile  # a seed alone would flip it
+
+
+def test_uniform_across_margin_is_relative_to_the_nearer_bound():
+    gd = {"kind": "uniform_across", "observable": "rates", "where": {"optimizer": "gd"}}
+    both = one({**gd, "min": 5, "max": 30}, CELLS)  # ratio 20: nearer max (10/30) than min (3)
+    assert both.verdict == "PASS"
+    assert both.margin == pytest.approx((30 - both.observed["value"]) / 30)
