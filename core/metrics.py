@@ -10,7 +10,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, Int
 
 
 def fft_mode_error(
@@ -28,6 +28,13 @@ def fft_mode_error_2d(
     return jnp.abs(jnp.fft.fft2(target - prediction)) / target.size
 
 
+def signed_frequencies(n: int) -> Int[Array, " n"]:
+    """The DFT bin frequencies of ``n`` samples in ``fftfreq`` order as integers: ``0, 1, ...,
+    ceil(n/2) - 1, -floor(n/2), ..., -1``."""
+    k = jnp.arange(n)
+    return jnp.where(k < (n + 1) // 2, k, k - n)
+
+
 def lowest_modes_2d(
     shape: tuple[int, int], count: int, *, half_plane: bool = False
 ) -> tuple[Array, ...]:
@@ -37,8 +44,10 @@ def lowest_modes_2d(
     of a real field has ``|F(-k)| = |F(k)|``; ``half_plane=True`` keeps one bin of each such pair
     (``kx > 0``, or ``kx = 0`` and ``ky >= 0``).
     """
-    kx = jnp.fft.fftfreq(shape[0]) * shape[0]
-    ky = jnp.fft.fftfreq(shape[1]) * shape[1]
+    # Integer frequencies (fftfreq's order: 0, 1, ..., then the negative ones), so that equal
+    # radii are exactly equal; ``fftfreq(n) * n`` in float32 is off by an ulp on some grids
+    # (20 x 21, 34 x 34), which broke ties and made ``int()`` of a label truncate 3 to 2.
+    kx, ky = (signed_frequencies(n) for n in shape)
     grid_x, grid_y = jnp.meshgrid(kx, ky, indexing="ij")
     radius = (grid_x**2 + grid_y**2).ravel()
     if half_plane:

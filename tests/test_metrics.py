@@ -44,6 +44,26 @@ def test_fft_2d_and_lowest_modes():
     np.testing.assert_allclose(error[0, 7], 0.5, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(8, 8), (20, 21), (34, 34), (7, 12)])
+def test_lowest_modes_2d_breaks_ties_exactly_and_matches_the_labels(shape):
+    """On grids where ``fftfreq(n) * n`` is not exact in float32 (20 x 21, 34 x 34) ties of
+    ``|k|`` still go to the smaller ``kx``, and the runner's labels name the selected bins."""
+    from runner.kinds.metrics import fft_labels
+
+    for n in shape:
+        np.testing.assert_array_equal(
+            metrics.signed_frequencies(n), np.rint(np.fft.fftfreq(n) * n).astype(int)
+        )
+    count = 12
+    rows, cols = metrics.lowest_modes_2d(shape, count, half_plane=True)
+    kx, ky = (np.asarray(metrics.signed_frequencies(n)) for n in shape)
+    picked = [(int(kx[r]), int(ky[c])) for r, c in zip(rows, cols, strict=True)]
+    assert [f"{x},{y}" for x, y in picked] == fft_labels(shape, count)
+    keys = [(x * x + y * y, x, y) for x, y in picked]
+    assert keys == sorted(keys) and len(set(picked)) == count
+    assert all(x > 0 or (x == 0 and y >= 0) for x, y in picked)  # the half plane
+
+
 def test_ray_error_tracks_endpoint_jump():
     """For a linear residual rho(c) = c along the ray, every DFT bin k > 0 has |FFT_k| / M equal
     to that of the sampled ramp."""
