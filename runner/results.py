@@ -203,7 +203,8 @@ class RunView:
     reproduces the run), ``created`` / ``finished`` (ISO UTC), ``status`` (``finished`` |
     ``interrupted`` | ``error``), ``engine``, ``jobs``, ``pgdlab_version`` and ``cells``: one dict
     per cell with ``cell_id``, ``optimizer``, ``seed``, ``point``, ``hash``, ``status``,
-    ``wall_seconds``, ``steps_done``, ``diverged_at``, ``error``.
+    ``wall_seconds``, ``compile_seconds`` and ``eval_seconds`` (where the cell recorded
+    timings), ``steps_done``, ``diverged_at``, ``error``.
 
     ``env`` (``env.json``): ``git`` (``commit``, ``dirty``), ``packages`` (name -> version),
     ``python``, ``platform``, ``jax_devices`` (list of str), ``threads`` (dict), ``data_sources``.

@@ -92,6 +92,7 @@ def _manifest(
                 "hash": cell.hash,
                 "status": summary.get("status", "missing"),
                 "wall_seconds": summary.get("wall_seconds"),
+                **store.manifest_timings(summary),
                 "steps_done": summary.get("steps_done"),
                 "diverged_at": summary.get("diverged_at"),
                 "error": summary.get("error"),
@@ -417,6 +418,7 @@ def refresh_manifest(run_dir: Path) -> dict[str, Any]:
         if summary is not None and entry.get("status") != summary.get("status"):
             for key in ("status", "wall_seconds", "steps_done", "diverged_at", "error"):
                 entry[key] = summary.get(key)
+            entry.update(store.manifest_timings(summary))
             changed = True
     if manifest.get("status") == "submitted" and all(
         c.get("status") != "missing" for c in manifest.get("cells", [])

@@ -290,6 +290,18 @@ def read_robustness(run_dir: Path) -> dict[str, Any] | None:
     return read_json(path).get("robustness") if path.exists() else None
 
 
+def manifest_timings(summary: dict[str, Any]) -> dict[str, float]:
+    """A cell's ``compile_seconds`` (tracing and compiling) and ``eval_seconds`` (evaluations,
+    their compilation excluded) from its summary's ``timings``, for its manifest entry; empty
+    when the cell recorded none (an error before training, a run from an older version)."""
+    timings = summary.get("timings") or {}
+    return {
+        key: float(timings[source])
+        for key, source in (("compile_seconds", "compile_s"), ("eval_seconds", "eval_s"))
+        if timings.get(source) is not None
+    }
+
+
 def run_dirs(out_root: Path) -> list[Path]:
     """The run directories under ``out_root``, oldest first: folders with a ``manifest.json``
     (not ``latest``, a link, nor the workers' ``.jax-cache``)."""

@@ -286,6 +286,7 @@ def _provenance(view: RunView) -> list[tuple[str, str]]:
         ("pgdlab version", manifest.get("pgdlab_version")),
         ("engine", manifest.get("engine")),
         ("jobs", manifest.get("jobs")),
+        ("cell time", _cell_time(manifest.get("cells") or [])),
         ("python", env.get("python")),
         ("platform", env.get("platform")),
         ("JAX devices", env.get("jax_devices")),
@@ -293,6 +294,28 @@ def _provenance(view: RunView) -> list[tuple[str, str]]:
         ("data sources", env.get("data_sources") or "none (all data generated from seeds)"),
     ]
     return [(key, fmt(value, limit=None)) for key, value in rows if value is not None]
+
+
+def _cell_time(cells: list[dict[str, Any]]) -> str | None:
+    """The cells' seconds added up, with the share spent compiling and evaluating (the
+    manifest's ``compile_seconds`` / ``eval_seconds``; cells that recorded none are left out of
+    the shares and counted)."""
+    total = sum(c.get("wall_seconds") or 0.0 for c in cells)
+    if total <= 0:
+        return None
+    timed = [c for c in cells if "compile_seconds" in c and c.get("wall_seconds")]
+    text = f"{total:.1f} s in {len(cells)} cells"
+    if timed:
+        timed_total = sum(c["wall_seconds"] for c in timed)
+        compile_s = sum(c["compile_seconds"] for c in timed)
+        eval_s = sum(c.get("eval_seconds") or 0.0 for c in timed)
+        text += (
+            f"; compiling {compile_s:.1f} s ({100 * compile_s / timed_total:.1f} %), "
+            f"evaluating {eval_s:.1f} s ({100 * eval_s / timed_total:.1f} %)"
+        )
+        if len(timed) < len(cells):
+            text += f" of the {len(timed)} cells that recorded timings"
+    return text
 
 
 def _with_run_checks(verdict: dict[str, Any], view: RunView) -> dict[str, Any]:

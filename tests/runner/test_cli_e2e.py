@@ -115,6 +115,12 @@ def test_smoke_run_files(smoke_runs, spec):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "finished" and manifest["profile"] == "smoke"
     assert all(c["status"] == "finished" for c in manifest["cells"])
+    # each cell's compile and evaluation seconds, within its wall time
+    assert all(
+        0 <= c["compile_seconds"] <= c["wall_seconds"]
+        and 0 <= c["eval_seconds"] <= c["wall_seconds"]
+        for c in manifest["cells"]
+    )
     assert (run_dir / "spec.yaml").read_text() == spec.read_text()  # verbatim
     env = json.loads((run_dir / "env.json").read_text())
     assert {"git", "packages", "jax_devices", "threads"} <= set(env)

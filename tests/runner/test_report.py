@@ -193,6 +193,21 @@ def make_view() -> RunView:
             "finished": "2026-01-01T00:01:00Z",
             "status": "finished",
             "pgdlab_version": "0.1.0",
+            "cells": [
+                {
+                    "cell_id": "gd_s0",
+                    "wall_seconds": 3.0,
+                    "compile_seconds": 0.6,
+                    "eval_seconds": 0.3,
+                },
+                {
+                    "cell_id": "gn_s0",
+                    "wall_seconds": 1.0,
+                    "compile_seconds": 0.2,
+                    "eval_seconds": 0.1,
+                },
+                {"cell_id": "gn_s2", "wall_seconds": 0.4},
+            ],
         },
         env={
             "git": {"commit": "0123456789abcdef", "dirty": True},
@@ -314,6 +329,14 @@ def test_header_and_provenance(html: str) -> None:
     assert "abcdef1234567890" in html and "Fig. 3" in html and "train.steps=100" in html
     assert "CpuDevice(id=0)" in html and "OMP_NUM_THREADS" in html
     assert "FloatingPointError" in html  # the errored cell's message in the grid
+
+
+def test_provenance_shows_the_compile_and_evaluation_share(html: str) -> None:
+    # 4.4 s over three cells; of the two with timings (4 s): compile 0.8 s, evaluation 0.4 s
+    assert (
+        "4.4 s in 3 cells; compiling 0.8 s (20.0 %), evaluating 0.4 s (10.0 %) "
+        "of the 2 cells that recorded timings"
+    ) in html
 
 
 def test_all_hold_headline(view: RunView) -> None:
