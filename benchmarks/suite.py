@@ -6,8 +6,8 @@ paths) it runs ``python -m runner.cli run SPEC --profile PROFILE --out DIR`` and
 
 * ``wall_s``: the command's wall time;
 * ``cpu_s`` and ``cpu_use``: user + system seconds of the command and every process it waited
-  for (``resource.getrusage(RUSAGE_CHILDREN)``, so the ``local`` engine's workers count), and
-  ``cpu_s / wall_s`` (the cores kept busy on average); ``max_rss_mb`` the largest of them;
+  for (``os.wait4``, so the ``local`` engine's workers count), and ``cpu_s / wall_s`` (the cores
+  kept busy on average); ``max_rss_mb`` the largest resident size among them;
 * ``cells``, ``cell_seconds`` (the sum of the cells' wall times, from the run's manifest) and
   ``compile_seconds`` (the sum of ``timings.compile_s`` in the cells' ``summary.json``: tracing
   and compiling inside ``core.training``, see :class:`core.training.CompileClock`; ``null`` for
@@ -22,7 +22,8 @@ that changed. Either way ``--json PATH`` writes the measurements.
     python benchmarks/suite.py --compare BASELINE.json [--json PATH] ...
     python benchmarks/suite.py --compare BASELINE.json --from NEW.json   # compare two files
 
-The full default suite takes about an hour on the 2-core machine.
+The full default suite takes about 21 minutes on the 2-core machine (an hour before the
+speed work: one core, slower LM steps).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -58,9 +58,21 @@ def spec_paths(names: str | None) -> list[Path]:
     return paths
 
 
-def _children_usage() -> tuple[float, float]:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # Linux: kilobytes
+def _run_measured(command: list[str]) -> tuple[int, str, float, float, float]:
+    """Run ``command``; its exit code, output, wall seconds, and from ``os.wait4`` the user +
+    system seconds and the peak resident MB of it and every process it waited for (so the
+    ``local`` engine's workers count; this command's alone, unlike ``RUSAGE_CHILDREN``, whose
+    peak is the largest over every earlier spec too)."""
+    with tempfile.TemporaryFile("w+") as output:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read()
+    cpu = usage.ru_utime + usage.ru_stime
+    return process.returncode, text, wall, cpu, usage.ru_maxrss / 1024  # Linux: kilobytes
 
 
 def run_summary(run_dir: Path) -> dict:
@@ -96,23 +108,19 @@ def run_spec(spec: Path, profile: str, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "runner.cli", "run", str(spec), "--profile", profile]
     command += ["--out", str(out)]
-    cpu_before, _ = _children_usage()
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    cpu_after, max_rss = _children_usage()
+    exit_code, output, wall, cpu, max_rss = _run_measured(command)
     row: dict = {
         "spec": spec.stem,
         "profile": profile,
-        "exit_code": done.returncode,
+        "exit_code": exit_code,
         "wall_s": wall,
-        "cpu_s": cpu_after - cpu_before,
-        "cpu_use": (cpu_after - cpu_before) / wall if wall > 0 else None,
+        "cpu_s": cpu,
+        "cpu_use": cpu / wall if wall > 0 else None,
         "max_rss_mb": max_rss,
     }
     runs = sorted(p for p in out.iterdir() if (p / "manifest.json").exists())
     if not runs:
-        row["error"] = (done.stderr or done.stdout)[-2000:]
+        row["error"] = output[-2000:]
         return row
     row.update(run_summary(runs[-1]))
     return row
