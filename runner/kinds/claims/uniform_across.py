@@ -190,12 +190,21 @@ class UniformAcrossClaim(OneSelectionClaim):
         """Why a max/min ratio is +inf: the groups <= 0 (per seed when they differ)."""
         if not unbounded:
             return ""
-        named = distinct(g for groups in unbounded.values() for g in groups)
-        listed = f"{w} {list_text(named)}" if len(named) == 1 else f"{w}s {list_text(named)}"
-        verb = "is" if len(named) == 1 else "are"
+
+        def named(groups: list[str]) -> str:
+            return f"{w} {list_text(groups)}" if len(groups) == 1 else f"{w}s {list_text(groups)}"
+
         where = ""
-        if len(unbounded) < n:
-            where = f" in seed{'' if len(unbounded) == 1 else 's'} {list_text(list(unbounded))}"
+        if len({tuple(groups) for groups in unbounded.values()}) > 1:
+            # different groups in different seeds: say which in which
+            listed = " and ".join(f"{named(g)} in seed {seed}" for seed, g in unbounded.items())
+            verb = "are"
+        else:
+            groups = distinct(g for groups in unbounded.values() for g in groups)
+            listed, verb = named(groups), "is" if len(groups) == 1 else "are"
+            if len(unbounded) < n:
+                seeds = list_text(list(unbounded))
+                where = f" in seed{'' if len(unbounded) == 1 else 's'} {seeds}"
         lead = ": unbounded" if math.isinf(x) else "; unbounded"
         return f"{lead}{where}, because {listed} {verb} <= 0 while other {w}s are positive"
 

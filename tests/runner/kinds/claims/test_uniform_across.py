@@ -73,6 +73,11 @@ def test_an_unbounded_ratio_names_the_groups_at_or_below_zero():
     assert result.observed["value"] == pytest.approx(2.0)
     assert "; unbounded in seed 0, because mode 2 is <= 0" in result.observed_sentence
     assert result.noise == float("inf") and result.fragile  # a seed alone would flip it
+    # different groups <= 0 in different seeds: each named with its seed, not pooled
+    apart = [curves("gn", 0, [0.01, 0.01, -0.001, 0.01, 0.01])]
+    apart += [curves("gn", 1, [-0.001, 0.01, 0.01, 0.01, 0.01])]
+    sentence = one({**claim, "min": 5}, apart).observed_sentence
+    assert "because mode 2 in seed 0 and mode 0 in seed 1 are <= 0" in sentence
 
 
 def test_uniform_across_margin_is_relative_to_the_nearer_bound():
