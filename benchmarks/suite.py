@@ -9,9 +9,9 @@ paths) it runs ``python -m runner.cli run SPEC --profile PROFILE --out DIR`` and
   for (``os.wait4``, so the ``local`` engine's workers count), and ``cpu_s / wall_s`` (the cores
   kept busy on average); ``max_rss_mb`` the largest resident size among them;
 * ``cells``, ``cell_seconds`` (the sum of the cells' wall times, from the run's manifest) and
-  ``compile_seconds`` (the sum of ``timings.compile_s`` in the cells' ``summary.json``: tracing
-  and compiling inside ``core.training``, see :class:`core.training.CompileClock`; ``null`` for
-  a run whose summaries carry no timings);
+  ``compile_seconds`` (the sum of the manifest's per-cell ``compile_seconds``: tracing and
+  compiling inside ``core.training``, see :class:`core.training.CompileClock`; ``null`` for a
+  run whose manifest has none, as an older version's);
 * ``verdicts``: how many claims ended PASS, FAIL, INCONCLUSIVE, ERROR, ...; ``exit_code``.
 
 ``--compare BASELINE.json`` (a file this script wrote) prints, per spec, this run's wall time,
@@ -79,16 +79,12 @@ def run_summary(run_dir: Path) -> dict:
     """Cells, cell seconds, compile seconds and verdict counts of a finished run directory."""
     manifest = json.loads((run_dir / "manifest.json").read_text())
     cells = manifest.get("cells", [])
-    compile_seconds: float | None = 0.0
-    for cell in cells:
-        summary_path = run_dir / "cells" / cell["cell_id"] / "summary.json"
-        timings = {}
-        if summary_path.exists():
-            timings = json.loads(summary_path.read_text()).get("timings") or {}
-        if "compile_s" not in timings:
-            compile_seconds = None
-        elif compile_seconds is not None:
-            compile_seconds += float(timings["compile_s"])
+    # the manifest's per-cell compile_seconds (None when any cell lacks it: an older version)
+    compile_seconds = (
+        sum(cell["compile_seconds"] for cell in cells)
+        if all("compile_seconds" in cell for cell in cells)
+        else None
+    )
     verdicts: dict[str, int] = {}
     claims_path = run_dir / "claims.json"
     if claims_path.exists():

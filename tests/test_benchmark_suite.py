@@ -45,7 +45,7 @@ def test_suite_runs_a_spec_and_compares(tmp_path, capsys):
     (row,) = result["specs"]
     assert row["spec"] == "tiny_suite" and row["exit_code"] == 0 and row["cells"] == 2
     assert row["wall_s"] > 0 and row["cpu_s"] > 0 and row["cell_seconds"] > 0
-    assert 0 <= row["compile_seconds"] <= row["cell_seconds"]  # from the cells' summary.json
+    assert 0 <= row["compile_seconds"] <= row["cell_seconds"]  # from the manifest's cells
     assert sum(row["verdicts"].values()) == 1
 
     baseline = {**result, "specs": [{**row, "wall_s": row["wall_s"] * 2, "verdicts": {}}]}
