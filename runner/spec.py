@@ -14,13 +14,18 @@ selects cells the sweep has (:meth:`Spec._check_wheres`), each of a claim's ``gr
 group its metric records (:meth:`Spec._check_groups`, labels computed without JAX). Its errors
 carry the key they are about (:class:`SpecRuleError`), so they are reported at that key's line.
 
-Profiles (``smoke``, ``default``, ``paper``) are partial specs merged over the base before
-validation (:mod:`runner.load`), so a profile is checked by the same model as the spec itself.
+Profiles are partial specs merged over the base before validation (:mod:`runner.load`), so a
+profile is checked by the same model as the spec itself. A profile may have any name of letters,
+digits, ``_`` and ``-`` (:data:`PROFILE_NAME_PATTERN`); ``smoke``, ``default`` and ``paper`` are
+the conventional ones, and only ``default`` means something to the loader: asked for and not
+defined, it is the base spec. What a smoke profile means (``verdicts: informational``) it says
+itself.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -44,7 +49,19 @@ from runner.kinds.tasks import TASK_KINDS
 from runner.results import same_value
 from runner.text import one_of, value
 
-PROFILE_NAMES = ("smoke", "default", "paper")
+# A profile's name: given to --profile, recorded in the manifest and shown in `runner ls`.
+PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def profile_name_problem(name: Any) -> str | None:
+    """What is wrong with ``name`` as a profile name (None: nothing)."""
+    if not isinstance(name, str) or not re.fullmatch(PROFILE_NAME_PATTERN, name):
+        return (
+            f"profile name {str(name)[:40]!r}: use 1 to 64 letters, digits, '_' or '-' "
+            "(e.g. smoke, default, paper, cpu_big)"
+        )
+    return None
+
 
 Task = Annotated[Union[TASK_KINDS], Field(discriminator="kind")]  # noqa: UP007
 Model = Annotated[Union[MODEL_KINDS], Field(discriminator="kind")]  # noqa: UP007
@@ -216,9 +233,21 @@ class Spec(Strict):
         "(every shipped smoke profile): the run tests the plumbing, its verdicts are shown as "
         "'smoke: not evidence' and only an error fails it (exit 3)",
     )
-    profiles: dict[Literal["smoke", "default", "paper"], dict[str, Any]] = Field(
-        default_factory=dict
+    profiles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="named partial specs merged over the base (runner run --profile NAME); "
+        "any name of letters, digits, '_' and '-' (smoke, default and paper by convention)",
+        json_schema_extra={"propertyNames": {"pattern": PROFILE_NAME_PATTERN}},
     )
+
+    @field_validator("profiles")
+    @classmethod
+    def _profile_names(cls, profiles: dict[str, Any]) -> dict[str, Any]:
+        for name in profiles:
+            problem = profile_name_problem(name)
+            if problem:
+                raise ValueError(problem)
+        return profiles
 
     @field_validator("optimizers")
     @classmethod

@@ -1,10 +1,12 @@
 """Profiles and ``--set`` overrides: the resolved mapping a spec is validated as.
 
 - ``profiles.<name>`` is a partial spec deep-merged over the base: mappings merge key by key,
-  any other value (lists included) replaces. ``profile=None`` is the base alone; ``default``
-  falls back to the base when the spec does not define it; any other undefined profile is an
-  error naming the defined ones. The resolved mapping keeps ``profiles`` so that it validates
-  with the same :class:`runner.spec.Spec`.
+  any other value (lists included) replaces. A profile may have any name the spec gives it
+  (letters, digits, ``_``, ``-``: :data:`runner.spec.PROFILE_NAME_PATTERN`). ``profile=None`` is
+  the base alone; ``default`` falls back to the base when the spec does not define it; any other
+  undefined profile is an error naming the defined ones (with the closest as a suggestion).
+  The resolved mapping keeps ``profiles`` so that it validates with the same
+  :class:`runner.spec.Spec`.
 - ``--set a.b.c=value`` overrides apply in order after the profile. The value is YAML (flow
   style) read by the same loader: ``500`` is an int, ``[0, 1]`` a list, ``1e-3`` a float, an
   empty value is null. Path parts are split on dots; a list is indexed by number
@@ -45,7 +47,7 @@ from runner.load.schema import (
     type_for_value,
 )
 from runner.load.yaml_positions import EMPTY, drop_below, parse_text
-from runner.spec import PROFILE_NAMES, Spec
+from runner.spec import Spec
 
 
 def _merge(
@@ -94,8 +96,6 @@ def apply_profile(
         close = difflib.get_close_matches(profile, [str(p) for p in profiles], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         message = f"profile {profile!r} is not defined{hint} (this spec defines: {defined})"
-        if profile not in PROFILE_NAMES:
-            message += f"; profile names are {', '.join(PROFILE_NAMES)}"
         raise error_at(file, (line, col), "profiles", message)
     body = profiles[profile]
     where = ("profiles", profile)
