@@ -374,6 +374,7 @@ def write_report(
     robustness: dict[str, Any] | None = None,
 ) -> None:
     from runner.report import render_junit, render_report
+    from runner.report.index import since_previous, write_index
 
     view = RunView(
         spec=loaded.spec,
@@ -385,8 +386,10 @@ def write_report(
         claims=claims,
         robustness=robustness,
     )
-    store.atomic_write_text(run_dir / "report.html", render_report(view))
+    since = since_previous(run_dir, claims)  # the verdict changes against the previous run
+    store.atomic_write_text(run_dir / "report.html", render_report(view, since))
     store.atomic_write_text(run_dir / "junit.xml", render_junit(view))
+    write_index(run_dir.parent)  # <out>/index.html lists this run (runner.report.index)
 
 
 def load_run_spec(run_dir: Path, spec_path: Path | None = None) -> LoadedSpec:
@@ -435,7 +438,10 @@ def rejudge(
 ) -> tuple[Judged, list[str]]:
     """Judge a stored run again (``spec_path``: with that spec's claims); a run whose judging
     was interrupted is ``finished`` once every claim is judged. ``robustness``: with the
-    robustness section (the run must have its cells, :func:`has_robustness_cells`)."""
+    robustness section (the run must have its cells, :func:`has_robustness_cells`). The
+    ``claims.json`` replaced is kept as ``claims.previous.json`` (:mod:`runner.diff`)."""
+    from runner.diff import keep_previous_claims
+
     loaded = load_run_spec(run_dir, spec_path)
     manifest = refresh_manifest(run_dir)
     changed = changed_cells(run_dir, loaded)
@@ -444,6 +450,7 @@ def rejudge(
         store.atomic_write_text(run_dir / "spec.judged.yaml", loaded.text)
         manifest["judged_with"] = str(spec_path)
         store.write_json(run_dir / "manifest.json", manifest)
+    keep_previous_claims(run_dir)  # claims.previous.json: what `runner judge` compares with
     if manifest.get("interrupted_while") == "judging":  # this judging completes it (else
         manifest["status"] = "finished"  # judge_and_report marks it interrupted again)
         del manifest["interrupted_while"]

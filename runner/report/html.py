@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import yaml
@@ -31,6 +31,9 @@ from runner.report.common import (
 )
 from runner.results import CellResult, ClaimResult, Evidence, RunView
 
+if TYPE_CHECKING:
+    from runner.report.index import Since
+
 TEMPLATES = Path(__file__).parent.parent / "templates"  # runner/templates (package data)
 
 ERROR_PREVIEW = 160  # characters of a cell's error shown in the sweep grid
@@ -38,13 +41,20 @@ ERROR_PREVIEW = 160  # characters of a cell's error shown in the sweep grid
 _RANK = {"failed": 0, "inconclusive": 1, "holds": 2}
 
 
-def render_report(view: RunView) -> str:
-    """The HTML report of a run: one self-contained page (inline CSS and SVG, no scripts)."""
-    return _environment().get_template("report.html.j2").render(**_context(view))
+def render_report(view: RunView, since: Since | None = None) -> str:
+    """The HTML report of a run: one self-contained page (inline CSS and SVG, no scripts).
+    ``since``: its verdict changes against the previous run of its spec
+    (:func:`runner.report.index.since_previous`), shown under the verdict with links to that
+    run's report and to the folder's ``index.html``; None (a report rendered outside an out
+    folder) leaves both out, and every link of the page is then an anchor within it."""
+    context = _context(view)
+    context["since"] = _since(since)
+    return jinja_environment().get_template("report.html.j2").render(**context)
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def jinja_environment() -> jinja2.Environment:
+    """The templates of ``runner/templates`` with autoescape on (the report and the index)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -81,6 +91,27 @@ def _context(view: RunView) -> dict[str, Any]:
         "packages": sorted((str(k), fmt(v)) for k, v in (view.env.get("packages") or {}).items()),
         "resolved_text": view.resolved_text,
         "spec_text": view.spec_text,
+    }
+
+
+def _since(since: Since | None) -> dict[str, Any] | None:
+    if since is None:
+        return None
+    return {
+        "previous": since.previous,
+        "link": since.link,
+        "index_link": since.index_link,
+        "spec": since.spec_name,
+        "profile": since.profile or "—",
+        "summary": since.summary,
+        "changed": [
+            {
+                "id": c.id,
+                "anchor": None if c.change == "removed" else f"claim-{c.id}",
+                "text": c.text(),
+            }
+            for c in since.changed
+        ],
     }
 
 
