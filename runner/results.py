@@ -207,7 +207,8 @@ class RunView:
     timings), ``steps_done``, ``diverged_at``, ``error``.
 
     ``env`` (``env.json``): ``git`` (``commit``, ``dirty``), ``packages`` (name -> version),
-    ``python``, ``platform``, ``jax_devices`` (list of str), ``threads`` (dict), ``data_sources``.
+    ``python``, ``platform``, ``machine`` (``processor``, ``cpus``; runs before 2026-11-30
+    lack it), ``jax_devices`` (list of str), ``threads`` (dict), ``data_sources``.
     """
 
     spec: Any  # runner.spec.Spec, validated with the run's profile and overrides applied

@@ -1,0 +1,251 @@
+"""Every claim's verdict across scales: the ``results/`` summaries and the page built from them.
+
+A finished run is *collected* by copying its three small summaries (``claims.json``,
+``manifest.json``, ``env.json``; no metrics arrays) to ``results/<spec>/<profile>/<run id>/``.
+Those folders are kept under version control, so that the page can be rebuilt from them and a
+test can check that ``docs/results.md`` is in step. The page has one section per spec, one row per
+claim (its id and the paper's statement) and one column per profile, newest run of each profile;
+under it, the runs behind every column: run id, commit, date, machine, seeds, cells and wall time.
+
+Profiles read from small to large: ``smoke``, ``default``, any other name (alphabetically), then
+``paper``. A smoke verdict is shown but is not evidence (smoke profiles are informational).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from runner import store
+from runner.text import count, number
+
+SUMMARY_FILES = ("claims.json", "manifest.json", "env.json")
+PAGE_TITLE = "Verdicts across scales"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One collected run: where its summaries are and what they say."""
+
+    directory: Path
+    manifest: dict[str, Any]
+    env: dict[str, Any]
+    claims: list[dict[str, Any]]
+
+    @classmethod
+    def read(cls, directory: Path) -> RunSummary:
+        claims_file = store.read_json(directory / "claims.json")
+        return cls(
+            directory=directory,
+            manifest=store.read_json(directory / "manifest.json"),
+            env=store.read_json(directory / "env.json"),
+            claims=list(claims_file.get("claims", [])),
+        )
+
+    @property
+    def spec_name(self) -> str:
+        return str(self.manifest["spec_name"])
+
+    @property
+    def profile(self) -> str:
+        return str(self.manifest.get("profile") or "base")
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    @property
+    def created(self) -> str:
+        return str(self.manifest.get("created") or "")
+
+    def seeds(self) -> list[int]:
+        return sorted({c["seed"] for c in self.manifest.get("cells", []) if "seed" in c})
+
+    def wall_seconds(self) -> float | None:
+        start, end = self.manifest.get("created"), self.manifest.get("finished")
+        if not (start and end):
+            return None
+        return (_stamp(end) - _stamp(start)).total_seconds()
+
+    def commit(self) -> str:
+        git = self.env.get("git") or {}
+        commit = (git.get("commit") or "unknown")[:7]
+        return commit + (" (dirty)" if git.get("dirty") else "")
+
+    def machine(self) -> str:
+        machine = self.env.get("machine") or {}
+        cpus = machine.get("cpus")
+        processor = machine.get("processor")
+        if cpus is None and processor is None:
+            return "unknown"
+        devices = [d for d in self.env.get("jax_devices", []) if not str(d).startswith("cpu")]
+        parts = [f"{cpus} cores" if cpus else None, processor, *devices]
+        return ", ".join(p for p in parts if p)
+
+
+def _stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class NotARunError(ValueError):
+    """The folder to collect is not a finished, judged run directory."""
+
+
+def collect(run_dir: Path, results_root: Path) -> Path:
+    """Copies ``run_dir``'s summaries to ``results_root/<spec>/<profile>/<run id>/`` and returns
+    that folder. A run must have been judged (``claims.json``); one with ``--set`` overrides is
+    refused, since its column would not be the profile the spec defines."""
+    run_dir = Path(run_dir)
+    missing = [name for name in SUMMARY_FILES if not (run_dir / name).is_file()]
+    if missing:
+        raise NotARunError(f"{run_dir}: not a judged run directory (no {', '.join(missing)})")
+    summary = RunSummary.read(run_dir)
+    if summary.manifest.get("overrides"):
+        raise NotARunError(
+            f"{run_dir}: ran with --set {' '.join(summary.manifest['overrides'])}; "
+            "only runs of a profile as the spec defines it go on the results page"
+        )
+    if summary.manifest.get("status") != "finished":
+        raise NotARunError(f"{run_dir}: status {summary.manifest.get('status')}, not finished")
+    target = Path(results_root) / summary.spec_name / summary.profile / summary.run_id
+    target.mkdir(parents=True, exist_ok=True)
+    for name in SUMMARY_FILES:
+        shutil.copyfile(run_dir / name, target / name)
+    return target
+
+
+def collected(results_root: Path) -> list[RunSummary]:
+    """Every collected run under ``results_root``, oldest first within a spec and profile."""
+    root = Path(results_root)
+    if not root.is_dir():
+        return []
+    runs = [RunSummary.read(path.parent) for path in sorted(root.glob("*/*/*/manifest.json"))]
+    return sorted(runs, key=lambda r: (r.spec_name, r.profile, r.created, r.run_id))
+
+
+def profile_order(name: str) -> tuple[int, str]:
+    """smoke, default, any other profile by name, paper."""
+    rank = {"smoke": 0, "default": 1, "paper": 3}.get(name, 2)
+    return rank, name
+
+
+def newest_by_profile(runs: list[RunSummary]) -> dict[str, dict[str, RunSummary]]:
+    """spec name -> profile -> its newest collected run, profiles in :func:`profile_order`."""
+    table: dict[str, dict[str, RunSummary]] = {}
+    for run in runs:  # oldest first: a newer run replaces an older one
+        table.setdefault(run.spec_name, {})[run.profile] = run
+    return {
+        spec: dict(sorted(profiles.items(), key=lambda item: profile_order(item[0])))
+        for spec, profiles in sorted(table.items())
+    }
+
+
+def verdict_text(claim: dict[str, Any]) -> str:
+    """``PASS +0.45``, ``FAIL -0.12 fragile``, ``FAIL -0.3 control holds``, ``INCONCLUSIVE``."""
+    parts = [str(claim.get("verdict"))]
+    margin = claim.get("margin")
+    if isinstance(margin, (int, float)):
+        parts.append(("+" if margin > 0 else "") + number(margin, 2))
+    elif isinstance(margin, str):  # "inf" / "-inf" after the JSON round trip
+        parts.append(("+" if not margin.startswith("-") else "") + margin)
+    if claim.get("expected") == "fail":
+        parts.append("control holds" if claim.get("holds") else "control fails")
+    if claim.get("fragile"):
+        parts.append("fragile")
+    return " ".join(parts)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _claim_rows(profiles: dict[str, RunSummary]) -> list[tuple[str, str, list[str]]]:
+    """(claim id, statement, verdict per profile) in the order the largest run lists them."""
+    order: list[str] = []
+    statements: dict[str, str] = {}
+    for run in reversed(list(profiles.values())):  # the largest profile's order first
+        for claim in run.claims:
+            if claim["id"] not in statements:
+                order.append(claim["id"])
+                statements[claim["id"]] = claim.get("statement") or claim.get(
+                    "expected_sentence", ""
+                )
+    by_profile = {
+        name: {claim["id"]: claim for claim in run.claims} for name, run in profiles.items()
+    }
+    rows = []
+    for claim_id in order:
+        verdicts = [
+            verdict_text(by_profile[name][claim_id]) if claim_id in by_profile[name] else "-"
+            for name in profiles
+        ]
+        rows.append((claim_id, statements[claim_id], verdicts))
+    return rows
+
+
+def render_markdown(results_root: Path, *, source: str = "results/") -> str:
+    """The page, from the summaries under ``results_root`` alone."""
+    results_root = Path(results_root)
+    table = newest_by_profile(collected(results_root))
+    lines = [
+        f"# {PAGE_TITLE}",
+        "",
+        f"Generated by `runner results` from the run summaries in `{source}`; do not edit by hand",
+        "(a test fails when this page and those summaries disagree). One section per spec, one row",
+        "per claim, one column per profile (its newest collected run). A verdict reads",
+        "`VERDICT margin`: the margin is signed, positive when the claim's condition is met with",
+        "room to spare, in the unit of docs/claims.md; `fragile` means the margin is inside the",
+        "seed-to-seed noise; `control holds` marks a negative control that fails as expected.",
+        "Smoke profiles are informational: they show the run works, not whether a claim holds.",
+        "",
+    ]
+    if not table:
+        lines += ["No runs collected yet: `runner results --collect RUN_DIR`.", ""]
+    for spec, profiles in table.items():
+        names = list(profiles)
+        lines += [f"## {spec}", ""]
+        lines.append("| claim | the paper's statement | " + " | ".join(names) + " |")
+        lines.append("|---|---|" + "---|" * len(names))
+        for claim_id, statement, verdicts in _claim_rows(profiles):
+            cells = [f"`{claim_id}`", _cell(statement), *map(_cell, verdicts)]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", "| profile | run | commit | date | machine | seeds | cells | wall |"]
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for name, run in profiles.items():
+            wall = run.wall_seconds()
+            seeds = run.seeds()
+            row = [
+                name,
+                f"`{source}{run.directory.relative_to(results_root).as_posix()}`",
+                run.commit(),
+                run.created[:10],
+                run.machine(),
+                ", ".join(map(str, seeds)) or "-",
+                count(len(run.manifest.get("cells", [])), "cell"),
+                _duration(wall),
+            ]
+            lines.append("| " + " | ".join(map(_cell, row)) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "NotARunError",
+    "RunSummary",
+    "collect",
+    "collected",
+    "newest_by_profile",
+    "profile_order",
+    "render_markdown",
+    "verdict_text",
+]

@@ -1,0 +1,118 @@
+"""runner/scales.py and ``runner results``: summaries collected into results/, the page built
+from them alone, and the committed docs/results.md in step with the committed results/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from runner import scales
+from runner.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+STORED = Path(__file__).parent / "data" / "regression_1d_smoke_run"
+
+
+def _run_copy(tmp_path: Path, name: str, *, profile: str, created: str, **edits) -> Path:
+    """The stored smoke run as a run of ``profile`` created at ``created``, claims edited."""
+    run = tmp_path / "runs" / name
+    shutil.copytree(STORED, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest.update(run_id=name, profile=profile, created=created)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    claims = json.loads((run / "claims.json").read_text())
+    for claim in claims["claims"]:
+        claim.update(edits.get(claim["id"], {}))
+    (run / "claims.json").write_text(json.dumps(claims))
+    return run
+
+
+def test_committed_page_is_in_step_with_committed_results():
+    """docs/results.md is generated: rebuild it with ``runner results`` after collecting runs."""
+    page = scales.render_markdown(ROOT / "results", source="results/")
+    assert (ROOT / "docs" / "results.md").read_text() == page, "run: runner results"
+
+
+def test_collect_copies_only_the_summaries(tmp_path):
+    target = scales.collect(STORED, tmp_path / "results")
+    run_id = "20261130T061947Z_regression_1d_92b9f884"  # the manifest's, not the folder's name
+    assert target == tmp_path / "results" / "regression_1d" / "smoke" / run_id
+    assert sorted(p.name for p in target.iterdir()) == sorted(scales.SUMMARY_FILES)
+
+
+def test_page_has_a_column_per_profile_and_the_run_behind_each(tmp_path):
+    results = tmp_path / "results"
+    smoke = _run_copy(tmp_path, "r_smoke", profile="smoke", created="2026-11-29T10:00:00Z")
+    default = _run_copy(
+        tmp_path,
+        "r_default",
+        profile="default",
+        created="2026-11-29T11:00:00Z",
+        gn_uniform_rate={"verdict": "FAIL", "margin": -0.125, "fragile": True},
+    )
+    for run in (default, smoke):
+        scales.collect(run, results)
+    page = scales.render_markdown(results)
+    header = next(line for line in page.splitlines() if line.startswith("| claim |"))
+    assert header.endswith("| smoke | default |")  # small to large, whatever the collect order
+    row = next(line for line in page.splitlines() if line.startswith("| `gn_uniform_rate`"))
+    assert row.endswith("| PASS +0.45 | FAIL -0.12 fragile |")
+    control = next(line for line in page.splitlines() if "`control_gd_uniform`" in line)
+    assert "FAIL -inf control holds" in control
+    assert "`results/regression_1d/default/r_default`" in page
+    assert "865d1b9" in page  # the commit of the stored run, from its env.json
+
+
+def test_newest_run_of_a_profile_wins(tmp_path):
+    results = tmp_path / "results"
+    old = _run_copy(tmp_path, "old", profile="default", created="2026-11-01T00:00:00Z")
+    new = _run_copy(
+        tmp_path,
+        "new",
+        profile="default",
+        created="2026-11-02T00:00:00Z",
+        gn_rate_is_lr={"verdict": "INCONCLUSIVE", "margin": None},
+    )
+    scales.collect(new, results)
+    scales.collect(old, results)
+    page = scales.render_markdown(results)
+    assert "| `gn_rate_is_lr` | " in page
+    assert next(line for line in page.splitlines() if "`gn_rate_is_lr`" in line).endswith(
+        "| INCONCLUSIVE |"
+    )
+    assert "default/new`" in page and "default/old`" not in page
+
+
+def test_runs_with_overrides_are_not_collected(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(STORED, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["overrides"] = ["train.steps=5"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(scales.NotARunError, match="train.steps=5"):
+        scales.collect(run, tmp_path / "results")
+
+
+def test_machine_text_names_cores_and_processor(tmp_path):
+    summary = scales.RunSummary.read(STORED)
+    assert summary.machine() == "unknown"  # the stored run predates env.json's machine
+    env = {**summary.env, "machine": {"processor": "AMD EPYC", "cpus": 2}}
+    assert scales.RunSummary(STORED, summary.manifest, env, summary.claims).machine() == (
+        "2 cores, AMD EPYC"
+    )
+
+
+def test_cli_collects_writes_and_checks(tmp_path, capsys):
+    results, page = tmp_path / "results", tmp_path / "docs" / "results.md"
+    paths = ["--results", str(results), "--page", str(page)]
+    assert main(["results", *paths, "--check"]) == 1  # no page yet: out of date
+    assert main(["results", *paths, "--collect", str(STORED)]) == 0
+    assert "regression_1d" in page.read_text()
+    assert main(["results", *paths, "--check"]) == 0
+    page.write_text(page.read_text() + "hand edit\n")
+    assert main(["results", *paths, "--check"]) == 1
+    assert main(["results", *paths, "--collect", str(tmp_path)]) == 4
+    assert "not a judged run directory" in capsys.readouterr().err
