@@ -1,28 +1,51 @@
 """The ``runner`` command line.
 
     runner validate SPEC...            every profile of each spec validates
-    runner plan SPEC                   cells and hashes; nothing runs
-    runner run SPEC [--profile P] [--set a.b=v ...] [--engine inline|local|submitit|ray]
+    runner plan SPEC...                cells and hashes; nothing runs
+    runner run SPEC... [--profile P] [--set a.b=v ...] [--engine inline|local|submitit|ray]
                     [--jobs N] [--engine-opt KEY=VALUE ...] [--detach]
                     [--check-determinism] [--check-robustness]
                     [--out DIR] [--resume RUN_DIR] [--only OPT,...] [--strict]
                     (default: engine local, one worker per core; inline with --jobs 1)
+                    SPEC... is one or more spec files or folders (a folder: its *.yaml files,
+                    sorted); several specs run one after another, every spec checked first
     runner status RUN_DIR              cells finished, failed and still pending
     runner judge RUN_DIR [--spec PATH] [--check-robustness]
-                                       re-judge stored results (after editing a claim)
-    runner report RUN_DIR              re-render report.html and junit.xml
-    runner ls [--out DIR]              past runs with their verdict counts
+                                       re-judge stored results (after editing a claim);
+                                       prints the verdicts that changed, keeps the replaced
+                                       claims.json as claims.previous.json
+    runner report RUN_DIR [--figures DIR [--format pdf|png|svg]]
+                                       re-render report.html and junit.xml; --figures: also
+                                       write every figure, sized for a paper
+    runner ls [--out DIR]              past runs with their verdict counts (and where the
+                                       index of runs is: DIR/index.html)
+    runner diff RUN_A RUN_B [--json] [--claims-only]
+                                       two runs compared: each claim's verdict and margin,
+                                       each cell's metrics, the specs, commit and machine
+    runner export RUN_DIR --csv [PATH] [--metric NAME ...]
+                                       the metrics as a tidy table (cell, optimizer, sweep
+                                       values, seed, step, metric, group, value); no PATH:
+                                       stdout
     runner schema                      JSON Schema of a spec, for editors
-    runner claims [--markdown]         claim kinds, their parameters and sentences
+    runner claims [KIND] [--markdown]  claim kinds (or one), their parameters and sentences
                                        (--markdown: the reference docs/claims.md)
     runner kinds [--markdown]          task, model, loss, optimizer, metric and observable
                                        kinds with their fields (docs/kinds.md)
+    runner results [--collect RUN_DIR ...] [--check]
+                                       every claim's verdict per profile: docs/results.md,
+                                       built from the run summaries in results/
     runner new NAME [--from SPEC | --template T] [--dir DIR] [--schema]
                                        write a commented starter spec that validates
 
 Exit codes (as pytest's): 0 every claim holds (a negative control that fails holds; INCONCLUSIVE
 does not fail the run unless ``--strict``), 1 a claim failed, 2 interrupted, 3 a cell or a claim
 errored (internal error), 4 bad spec or usage, 5 nothing selected. ``--debug`` shows tracebacks.
+``runner diff`` answers whether verdicts changed, to gate a CI job: 0 no verdict changed (margins
+may have moved), 1 a verdict changed (a claim added or removed counts), 4 an argument is not a
+run directory.
+``runner run`` with several specs exits with the worst of theirs: 3 > 2 > 1 > 5 > 0 (4 only
+before anything runs: every spec is read and checked first; Ctrl-C stops the remaining specs).
+``runner report --figures`` exits 3 when a figure cannot be drawn (the others are written).
 A spec with ``verdicts: informational`` (every shipped smoke profile) exits 0 whatever its
 verdicts, unless a cell or a claim errored (3) or it was interrupted (2).
 """
@@ -38,6 +61,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 # Nothing above (nor runner/__init__.py, nor core/__init__.py) imports numpy or jax, so main() can
 # still set the OpenBLAS thread default through the environment before BLAS loads.
@@ -78,6 +102,13 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+SPECS_HELP = "spec files or folders (a folder: its *.yaml files, sorted)"
+PROFILE_HELP = (
+    "a profile the spec defines (e.g. smoke, default, paper); default: the default profile, "
+    "or the base spec where none is defined"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="runner",
@@ -88,11 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     validate = commands.add_parser("validate", help="validate specs (every profile)")
-    validate.add_argument("specs", nargs="+", type=Path)
+    validate.add_argument("specs", nargs="+", type=Path, help=SPECS_HELP)
 
     def spec_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("spec", type=Path)
-        sub.add_argument("--profile", default="default", help="smoke | default | paper")
+        sub.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help=SPECS_HELP)
+        sub.add_argument("--profile", default="default", help=PROFILE_HELP)
         sub.add_argument(
             "--set",
             dest="overrides",
@@ -136,8 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="submit and return (engine submitit); then runner status / runner judge RUN_DIR",
     )
     run.add_argument("--out", type=Path, default=Path("reports"), help="runs go here")
-    run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="reuse finished cells")
-    run.add_argument("--only", help="comma-separated optimizer names to run")
+    run.add_argument(
+        "--resume", type=Path, metavar="RUN_DIR", help="reuse finished cells (one spec only)"
+    )
+    run.add_argument("--only", help="comma-separated optimizer names to run (one spec only)")
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE claims fail the run")
     run.add_argument(
         "--check-determinism",
@@ -168,16 +201,60 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="re-render a stored run's report")
     report.add_argument("run_dir", type=Path)
+    report.add_argument(
+        "--figures",
+        type=Path,
+        metavar="DIR",
+        help="also write every overview and claim figure into DIR, sized for a paper "
+        "(one file per figure: overview-N-<title>, claim-<id>, claim-<id>-2)",
+    )
+    report.add_argument(
+        "--format",
+        dest="figure_format",
+        metavar="FORMAT",
+        help="figure file format with --figures: pdf (default), png (300 dpi) or svg",
+    )
 
     ls = commands.add_parser("ls", help="past runs and their verdict counts")
     ls.add_argument("--out", type=Path, default=Path("reports"))
 
+    diff = commands.add_parser(
+        "diff", help="compare two runs: verdicts, metrics, specs (exit 1: a verdict changed)"
+    )
+    diff.add_argument("run_a", type=Path, metavar="RUN_A")
+    diff.add_argument("run_b", type=Path, metavar="RUN_B")
+    diff.add_argument("--json", action="store_true", help="print the differences as JSON")
+    diff.add_argument(
+        "--claims-only", action="store_true", help="only the claims (the cells are not read)"
+    )
+
+    export = commands.add_parser("export", help="a run's metrics as a tidy CSV table")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument(
+        "--csv",
+        nargs="?",
+        const="-",
+        required=True,
+        metavar="PATH",
+        help="write CSV to PATH (no PATH: to stdout)",
+    )
+    export.add_argument(
+        "--metric",
+        dest="metrics",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this metric (repeatable; default: every evaluation metric; per-step records "
+        "as loss, train/<record>)",
+    )
+
     data = commands.add_parser("data", help="which data files a spec's task reads (MNIST source)")
-    data.add_argument("specs", nargs="+", type=Path)
-    data.add_argument("--profile", default="default", help="smoke | default | paper")
+    data.add_argument("specs", nargs="+", type=Path, help=SPECS_HELP)
+    data.add_argument("--profile", default="default", help=PROFILE_HELP)
 
     commands.add_parser("schema", help="print the spec JSON Schema")
     claims = commands.add_parser("claims", help="describe the claim kinds")
+    claims.add_argument("kind", nargs="?", help="describe only this claim kind")
     claims.add_argument(
         "--markdown",
         action="store_true",
@@ -192,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the kinds reference (runner kinds --markdown > docs/kinds.md)",
     )
+    results = commands.add_parser(
+        "results", help="every claim's verdict across profiles (docs/results.md from results/)"
+    )
+    results.add_argument(
+        "--collect", nargs="+", type=Path, metavar="RUN_DIR", help="add these runs' summaries first"
+    )
+    results.add_argument("--results", type=Path, default=Path("results"), help="the summaries")
+    results.add_argument("--page", type=Path, default=Path("docs/results.md"), help="page to write")
+    results.add_argument(
+        "--check", action="store_true", help="exit 1 when the page is out of date; write nothing"
+    )
+
     new = commands.add_parser("new", help="write a commented starter spec")
     new.add_argument("name", help="the spec's name (file DIR/NAME.yaml), or a path ending in .yaml")
     start = new.add_mutually_exclusive_group()
@@ -360,7 +449,7 @@ def cmd_validate(args) -> int:
     from runner.load import cell_count, check_profiles
 
     code = EXIT_OK
-    for path in args.specs:
+    for path in _spec_paths(args.specs):
         problems, warnings, base = check_profiles(path)
         for problem in [*problems, *warnings]:
             print(problem.format(), file=sys.stderr)
@@ -373,30 +462,92 @@ def cmd_validate(args) -> int:
 
 
 def cmd_plan(args) -> int:
+    """The cells of each spec (every spec read first: a bad one exits 4 before any is listed);
+    5 when a spec has no cell."""
     from runner.load import load_spec
+    from runner.many import worst_exit_code
     from runner.plan import plan
 
-    loaded = load_spec(args.spec, profile=args.profile, overrides=args.overrides)
-    cells = plan(loaded.spec, loaded.resolved)
-    print(f"{loaded.spec.name}: {len(cells)} cells (profile {args.profile})")
-    for cell in cells:
-        point = " ".join(f"{k}={v}" for k, v in cell.point.items())
-        print(f"  {cell.cell_id:48} {cell.optimizer:12} seed={cell.seed} {point}  {cell.hash[:16]}")
-    return EXIT_OK if cells else EXIT_NOTHING_SELECTED
+    paths = _spec_paths(args.specs)
+    specs = [load_spec(path, profile=args.profile, overrides=args.overrides) for path in paths]
+    codes = []
+    for loaded in specs:
+        cells = plan(loaded.spec, loaded.resolved)
+        print(f"{loaded.spec.name}: {len(cells)} cells (profile {args.profile})")
+        for cell in cells:
+            point = " ".join(f"{k}={v}" for k, v in cell.point.items())
+            print(
+                f"  {cell.cell_id:48} {cell.optimizer:12} seed={cell.seed} {point}  "
+                f"{cell.hash[:16]}"
+            )
+        codes.append(EXIT_OK if cells else EXIT_NOTHING_SELECTED)
+    return worst_exit_code(codes)
+
+
+class _Prepared(NamedTuple):
+    """One spec of ``runner run``, read and checked, ready to train."""
+
+    path: Path
+    loaded: Any  # runner.load.LoadedSpec
+    only: list[str] | None
+    sources: Any  # runner.data.data_sources(loaded)
 
 
 def cmd_run(args) -> int:
-    from runner.load import load_spec
-    from runner.plan import plan
-    from runner.run import run_spec, select_cells
-
+    """One spec as always; several (files or folders) one after another, every spec read and
+    checked before the first trains, then one summary line and the worst exit code
+    (:mod:`runner.many`)."""
     started = time.monotonic()
-
+    paths = _spec_paths(args.specs)
+    if len(paths) > 1:
+        for option, given in (("--resume", args.resume is not None), ("--only", args.only)):
+            if given:
+                raise UsageError(f"{option} is for one spec; {len(paths)} specs were given")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     if args.resume is not None and not (args.resume / "manifest.json").exists():
         raise UsageError(f"--resume {args.resume}: not a run directory (no manifest.json)")
-    loaded = load_spec(args.spec, profile=args.profile, overrides=args.overrides)
+    prepared = []
+    for path in paths:
+        ready = _prepare_run(args, path)
+        if ready is None:
+            print("nothing selected: no cell matches --only", file=sys.stderr)
+            return EXIT_NOTHING_SELECTED
+        prepared.append(ready)
+    engine_options = _engine_options(args)
+    if args.detach and args.engine != "submitit":
+        raise UsageError("--detach needs --engine submitit (the other engines run here)")
+    if args.detach and (args.check_robustness or args.check_determinism):
+        raise UsageError("--detach runs nothing here: judge later, then run the checks")
+    from runner.engines import resolve_engine
+
+    engine = resolve_engine(args.engine, args.jobs)
+    if len(prepared) == 1:
+        return _run_one(args, prepared[0], engine, engine_options, started)[0]
+    from runner.many import SpecOutcome, batch_summary, worst_exit_code
+
+    outcomes = []
+    for number, ready in enumerate(prepared):
+        if number:
+            print()
+        code, claims = _run_one(args, ready, engine, engine_options, time.monotonic())
+        outcomes.append(SpecOutcome(ready.path, code, claims))
+        if code == EXIT_INTERRUPTED:  # Ctrl-C stops the batch, not just this spec
+            break
+    not_run = len(prepared) - len(outcomes)
+    print(batch_summary(outcomes, time.monotonic() - started, not_run=not_run))
+    return worst_exit_code(outcome.code for outcome in outcomes)
+
+
+def _prepare_run(args, path: Path) -> _Prepared | None:
+    """``path`` read with the profile and overrides, ``--only`` checked, its data files found
+    (a missing one: exit 4 before any run directory); None when ``--only`` selects no cell."""
+    from runner.data import data_sources
+    from runner.load import load_spec
+    from runner.plan import plan
+    from runner.run import select_cells
+
+    loaded = load_spec(path, profile=args.profile, overrides=args.overrides)
     only = [name.strip() for name in args.only.split(",")] if args.only else None
     if only:
         unknown = [name for name in only if name not in loaded.spec.optimizers]
@@ -406,29 +557,29 @@ def cmd_run(args) -> int:
                 f"the spec has {list(loaded.spec.optimizers)}"
             )
     if not select_cells(plan(loaded.spec, loaded.resolved), only):
-        print("nothing selected: no cell matches --only", file=sys.stderr)
-        return EXIT_NOTHING_SELECTED
-    from runner.data import data_sources
+        return None
+    return _Prepared(path, loaded, only, data_sources(loaded))
 
-    sources = data_sources(loaded)  # a missing or corrupt data file: exit 4 before any run dir
-    engine_options = _engine_options(args)
-    if args.detach and args.engine != "submitit":
-        raise UsageError("--detach needs --engine submitit (the other engines run here)")
-    if args.detach and (args.check_robustness or args.check_determinism):
-        raise UsageError("--detach runs nothing here: judge later, then run the checks")
-    from runner.engines import resolve_engine
 
-    engine, jobs = resolve_engine(args.engine, args.jobs)
+def _run_one(
+    args, ready: _Prepared, engine: tuple[str, int], engine_options: dict, started: float
+) -> tuple[int, list]:
+    """Trains and judges one prepared spec, printing what ``runner run SPEC`` prints; its exit
+    code and claims."""
+    from runner.run import run_spec
+
+    loaded = ready.loaded
+    engine_name, jobs = engine
     outcome = run_spec(
         loaded,
         out_root=args.out,
-        engine=engine,
+        engine=engine_name,
         engine_options=engine_options,
         jobs=jobs,
         resume=args.resume,
         detach=args.detach,
-        only=only,
-        data_sources=sources,
+        only=ready.only,
+        data_sources=ready.sources,
         check_robustness=args.check_robustness,
     )
     statuses = outcome.cell_statuses
@@ -438,7 +589,7 @@ def cmd_run(args) -> int:
             f"{args.engine}; follow with: runner status {outcome.run_dir}; "
             f"when done: runner judge {outcome.run_dir}"
         )
-        return EXIT_OK
+        return EXIT_OK, []
     counts = {s: list(statuses.values()).count(s) for s in sorted(set(statuses.values()))}
     print(
         f"{loaded.spec.name} [{args.profile}]: cells {counts}"
@@ -463,20 +614,24 @@ def cmd_run(args) -> int:
 
         try:
             differences = check_determinism(
-                outcome.run_dir, loaded, engine=engine, jobs=jobs, engine_options=engine_options
+                outcome.run_dir,
+                loaded,
+                engine=engine_name,
+                jobs=jobs,
+                engine_options=engine_options,
             )
         except Interrupted:
             print("interrupted: the determinism check did not finish", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return EXIT_INTERRUPTED, outcome.claims
         differing = {cell: names for cell, names in differences.items() if names}
         if differing:
             for cell, names in differing.items():
                 print(f"determinism: {cell} differs in {', '.join(names)}", file=sys.stderr)
             print(summary_line(outcome.claims, time.monotonic() - started))
-            return EXIT_INTERNAL_ERROR
+            return EXIT_INTERNAL_ERROR, outcome.claims
         print(f"determinism: {len(differences)} cell(s) re-run, every array identical")
     print(summary_line(outcome.claims, time.monotonic() - started))
-    return code
+    return code, outcome.claims
 
 
 def _engine_options(args) -> dict:
@@ -524,7 +679,7 @@ def cmd_data(args) -> int:
     from runner.data import describe
     from runner.load import load_spec
 
-    for path in args.specs:
+    for path in _spec_paths(args.specs):
         print(describe(load_spec(path, profile=args.profile)))
     return EXIT_OK
 
@@ -532,6 +687,16 @@ def cmd_data(args) -> int:
 def _require_run_dir(path: Path) -> None:
     if not (path / "manifest.json").exists():
         raise UsageError(f"{path}: not a run directory (no manifest.json)")
+
+
+def _spec_paths(arguments: Sequence[Path]) -> list[Path]:
+    """The spec files named on the command line, a folder standing for its ``*.yaml``."""
+    from runner.many import SpecPathError, spec_paths
+
+    try:
+        return spec_paths(arguments)
+    except SpecPathError as problem:
+        raise UsageError(str(problem)) from None
 
 
 def cmd_judge(args) -> int:
@@ -560,6 +725,10 @@ def cmd_judge(args) -> int:
     loaded_spec = load_run_spec(args.run_dir, args.spec).spec
     _print_not_evidence(loaded_spec)
     _print_robustness(judged.robustness)
+    from runner.diff import judged_again_lines, read_previous_claims
+
+    for line in judged_again_lines(read_previous_claims(args.run_dir), claims):
+        print(line)
     manifest = store.read_json(args.run_dir / "manifest.json")
     statuses = {c["cell_id"]: c["status"] for c in manifest["cells"]}
     if judged.interrupted:
@@ -575,12 +744,49 @@ def cmd_judge(args) -> int:
 
 
 def cmd_report(args) -> int:
+    """Re-renders the report; ``--figures DIR``: then writes every figure of it as a file
+    (:mod:`runner.report.export`), a path a line; a figure that cannot be drawn exits 3."""
     from runner.run import rerender
 
     _require_run_dir(args.run_dir)
+    figure_format = _figure_format(args)
     rerender(args.run_dir)
     print(f"report: {args.run_dir / 'report.html'}")
+    if args.figures is None:
+        return EXIT_OK
+    from runner.report.export import FigureExportError, export_figures, load_view
+
+    try:
+        written = export_figures(load_view(args.run_dir), args.figures, figure_format)
+    except FigureExportError as problem:
+        for path in problem.written:
+            print(f"figure: {path}")
+        for name, error in problem.failures.items():
+            print(f"figure {name}: could not be drawn: {error}", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
+    for path in written:
+        print(f"figure: {path}")
+    print(f"{len(written)} figure(s) written to {args.figures} ({figure_format})")
     return EXIT_OK
+
+
+def _figure_format(args) -> str | None:
+    """``--format`` checked against ``--figures`` (None: no figures asked for)."""
+    if args.figures is None:
+        if args.figure_format is not None:
+            raise UsageError("--format is the format of --figures DIR; give --figures too")
+        return None
+    from runner.report.export import FORMATS
+
+    chosen = (args.figure_format or "pdf").lower()
+    if chosen not in FORMATS:
+        raise UsageError(
+            f"--format {args.figure_format!r}: not a figure format (choose from: "
+            f"{', '.join(FORMATS)})"
+        )
+    if args.figures.exists() and not args.figures.is_dir():
+        raise UsageError(f"--figures {args.figures}: a file, not a folder")
+    return chosen
 
 
 def cmd_ls(args) -> int:
@@ -605,6 +811,43 @@ def cmd_ls(args) -> int:
         )
     if not runs:
         print(f"no runs under {args.out}")
+    elif (args.out / "index.html").exists():
+        print(f"index: {args.out / 'index.html'}")
+    return EXIT_OK
+
+
+def cmd_diff(args) -> int:
+    """Two runs compared (:mod:`runner.diff`): exit 1 when a verdict changed, else 0."""
+    from runner.diff import diff_runs
+
+    _require_run_dir(args.run_a)
+    _require_run_dir(args.run_b)
+    diff = diff_runs(args.run_a, args.run_b, cells=not args.claims_only)
+    if args.json:
+        print(json.dumps(diff.to_json(claims_only=args.claims_only), indent=2))
+    else:
+        sys.stdout.write(diff.text(claims_only=args.claims_only))
+    return EXIT_CLAIM_FAILED if diff.verdicts_changed else EXIT_OK
+
+
+def cmd_export(args) -> int:
+    """The tidy metrics table of :mod:`runner.tidy` (the one behind ``runner.api.Run.metrics``)
+    as CSV; a run without any result exits 5."""
+    from runner.tidy import TableError, export_csv, run_table
+
+    _require_run_dir(args.run_dir)
+    if args.csv != "-" and Path(args.csv).is_dir():
+        raise UsageError(f"--csv {args.csv}: a directory; give a file name")
+    try:
+        table = run_table(args.run_dir, args.metrics or None)
+    except TableError as problem:
+        raise UsageError(f"{args.run_dir}: {problem}") from None
+    if not table.rows:
+        print(f"nothing to export: no cell of {args.run_dir} has results", file=sys.stderr)
+        return EXIT_NOTHING_SELECTED
+    export_csv(table, args.csv)
+    if args.csv != "-":
+        print(f"wrote {len(table.rows)} rows to {args.csv}")
     return EXIT_OK
 
 
@@ -618,12 +861,18 @@ def cmd_schema(args) -> int:
 def cmd_claims(args) -> int:
     from runner.kinds.claims import describe_kinds
 
+    if args.markdown and args.kind is not None:
+        raise UsageError("--markdown prints every claim kind; leave out the kind")
     if args.markdown:
         from runner.kinds.claims.reference import claims_markdown
 
         sys.stdout.write(claims_markdown())
         return EXIT_OK
-    for kind in describe_kinds():
+    kinds = describe_kinds()
+    if args.kind is not None:
+        _print_claim_kind(_claim_kind(kinds, args.kind))
+        return EXIT_OK
+    for kind in kinds:
         print(f"{kind['kind']}")
         for param in kind.get("parameters", []):
             default = "" if param.get("required") else f" = {param.get('default')!r}"
@@ -636,6 +885,45 @@ def cmd_claims(args) -> int:
                 print(f"    {line}")
         print()
     return EXIT_OK
+
+
+def _claim_kind(kinds: list[dict], name: str) -> dict:
+    """The description of claim kind ``name``; an unknown one is a usage error naming them."""
+    import difflib
+
+    for kind in kinds:
+        if kind["kind"] == name:
+            return kind
+    names = [kind["kind"] for kind in kinds]
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(f"unknown claim kind {name!r}{hint} (claim kinds: {', '.join(names)})")
+
+
+def _print_claim_kind(kind: dict) -> None:
+    """One claim kind in full: what it checks, its own parameters with their meanings, then the
+    ones every claim takes, its margin, an example and the sentence the example expects."""
+    from runner.kinds.claims import ClaimBase
+
+    print(f"{kind['kind']}: {kind['summary']}")
+    common = set(ClaimBase.model_fields)
+    own = [p for p in kind["parameters"] if p["name"] not in common]
+    shared = [p for p in kind["parameters"] if p["name"] in common]
+    for title, params in (("parameters", own), ("parameters of every claim", shared)):
+        if not params:
+            continue
+        print(f"\n{title}:")
+        for param in params:
+            default = "required" if param.get("required") else f"default {param.get('default')!r}"
+            print(f"  {param['name']}: {param['type']} ({default})")
+            if param.get("description"):
+                print(f"      {param['description']}")
+    if kind.get("margin"):
+        print(f"\nmargin: {kind['margin']}")
+    print("\nexample:")
+    for line in str(kind["example"]).rstrip().splitlines():
+        print(f"  {line}")
+    print(f"expects: {kind['sentence']}")
 
 
 def cmd_kinds(args) -> int:
@@ -682,6 +970,29 @@ def cmd_new(args) -> int:
     return EXIT_OK
 
 
+def cmd_results(args) -> int:
+    from runner import scales
+
+    for run_dir in args.collect or []:
+        try:
+            print(f"collected: {scales.collect(run_dir, args.results)}")
+        except scales.NotARunError as problem:
+            raise UsageError(str(problem)) from None
+    page = scales.render_markdown(args.results, source=f"{args.results.as_posix().rstrip('/')}/")
+    current = args.page.read_text() if args.page.is_file() else None
+    if args.check:
+        if current == page:
+            print(f"{args.page}: in step with {args.results}")
+            return EXIT_OK
+        print(f"{args.page}: out of date; rebuild with: runner results", file=sys.stderr)
+        return EXIT_CLAIM_FAILED
+    if current != page:
+        args.page.parent.mkdir(parents=True, exist_ok=True)
+        args.page.write_text(page)
+    print(f"results: {args.page} ({len(scales.collected(args.results))} run(s) collected)")
+    return EXIT_OK
+
+
 COMMANDS = {
     "validate": cmd_validate,
     "plan": cmd_plan,
@@ -690,11 +1001,14 @@ COMMANDS = {
     "status": cmd_status,
     "report": cmd_report,
     "ls": cmd_ls,
+    "diff": cmd_diff,
+    "export": cmd_export,
     "data": cmd_data,
     "schema": cmd_schema,
     "claims": cmd_claims,
     "kinds": cmd_kinds,
     "new": cmd_new,
+    "results": cmd_results,
 }
 
 
@@ -721,7 +1035,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(problem.format(), file=sys.stderr)
         return EXIT_USAGE
     except SweepError as problem:  # the loader checks every sweep point first: a fallback
-        spec = getattr(args, "spec", None) or "runner"
+        specs = getattr(args, "specs", None) or [getattr(args, "spec", None)]
+        spec = (specs[0] if len(specs) == 1 else None) or "runner"
         print(f"{spec}  sweep  {str(problem).splitlines()[0]}", file=sys.stderr)
         return EXIT_USAGE
     except UsageError as problem:

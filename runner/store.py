@@ -20,6 +20,8 @@ so a killed run never leaves a half-written file. A cell is *finished* when its
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import json
 import os
@@ -115,6 +117,25 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return out.stdout.strip()
 
 
+def machine() -> dict[str, Any]:
+    """The CPU a run had: the processor's model name (Linux ``/proc/cpuinfo``; else
+    ``platform.processor()``) and the cores the process may use, so that a verdict and a time can
+    be traced to the machine that printed them (``runner results``)."""
+    processor = platform.processor() or None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                processor = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count()
+    return {"processor": processor, "cpus": cpus}
+
+
 def environment(spec_path: Path) -> dict[str, Any]:
     """Provenance for ``env.json``: git state of the spec's repository, versions, devices."""
     import jax
@@ -135,6 +156,7 @@ def environment(spec_path: Path) -> dict[str, Any]:
         "packages": packages,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "machine": machine(),
         "jax_devices": [str(d) for d in jax.devices()],
         "threads": dict(applied),
         "env_vars": {
@@ -358,3 +380,36 @@ def run_timing(run_dir: Path) -> dict[str, Any]:
 
 def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(jsonable(data), sort_keys=False, default_flow_style=None, width=100)
+
+
+# --- code version ------------------------------------------------------------------------------
+
+#: the packages whose sources :func:`code_version` hashes: everything between a spec and its
+#: verdicts (the kinds, the engines, the training loops, the claims).
+CODE_PACKAGES = ("core", "runner")
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A fingerprint of the code that turns a spec into cells and verdicts: the SHA-256 of every
+    ``.py`` file of :data:`CODE_PACKAGES` as imported (relative path and bytes) and of the
+    installed versions of :data:`PACKAGES` (JAX, numpy, ...). A stored run is reused in place of
+    training only when its spec hash and this fingerprint match (``pytest`` on a spec,
+    :mod:`runner.pytest_plugin`): any edit of those sources, a comment included, or another JAX
+    makes a new run. Computed once per process (a few ms)."""
+    import importlib
+
+    digest = hashlib.sha256()
+    for name in CODE_PACKAGES:
+        root = Path(importlib.import_module(name).__file__ or "").parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{name}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    for name in PACKAGES:
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = None
+        digest.update(f"{name}=={installed}\0".encode())
+    return digest.hexdigest()
