@@ -228,6 +228,10 @@ class TrainResult:
     persistent cache (``cache_hits``); ``train_s`` the training chunks and
     ``eval_s`` the evaluations, each without its compilation; ``total_s`` all of it;
     ``first_chunk_s`` the first chunk with its compilation.
+    ``snapshots`` (``train(snapshot_at=(k, ...))``): step -> the parameters after it, on the
+    host (none after the run diverged).
+    Steps count from ``train(start_step=...)``: ``eval_steps`` and ``diverged_at`` are absolute,
+    ``steps_done`` is the number of steps this call ran.
     """
 
     params: Any
@@ -238,6 +242,7 @@ class TrainResult:
     diverged_at: np.ndarray
     steps_done: int
     timings: dict[str, float] = field(default_factory=dict)
+    snapshots: dict[int, Any] = field(default_factory=dict)
 
 
 def _chunk_sizes(steps: int, eval_every: int | None) -> list[int]:
@@ -292,8 +297,13 @@ def _loop(
     on_chunk: Callable[[int], None] | None = None,
     clock: CompileClock | None = None,
     start: float | None = None,
+    *,
+    start_step: int = 0,
+    evaluate_first: bool = True,
+    snapshot_at: Sequence[int] = (),
 ) -> TrainResult:
     axis = 1 if batched else 0
+    snapshots: dict[int, Any] = {}
     record_parts: list[dict[str, Any]] = []
     eval_parts: list[dict[str, Any]] = []
     eval_steps: list[int] = []
@@ -310,7 +320,8 @@ def _loop(
             eval_parts.append({k: np.expand_dims(np.asarray(v), axis) for k, v in values.items()})
             eval_steps.append(step)
 
-    evaluate_now(0)
+    if evaluate_first:
+        evaluate_now(start_step)
     done = 0
     for index, size in enumerate(_chunk_sizes(steps, eval_every)):
 
@@ -321,14 +332,16 @@ def _loop(
         if index == 0:
             timings["first_chunk_s"] = wall  # includes compilation
         record_parts.append(records)
-        first_bad = _first_nonfinite(np.asarray(records["loss"]), done)
+        first_bad = _first_nonfinite(np.asarray(records["loss"]), start_step + done)
         diverged_at = (
             first_bad if diverged_at is None else np.where(diverged_at >= 0, diverged_at, first_bad)
         )
         done += size
-        evaluate_now(done)
+        evaluate_now(start_step + done)
+        if start_step + done in snapshot_at and np.all(diverged_at < 0):
+            snapshots[start_step + done] = jax.device_get(state.params)
         if on_chunk is not None:
-            on_chunk(done)
+            on_chunk(start_step + done)
         if np.all(diverged_at >= 0):
             break
     timings["total_s"] = time.perf_counter() - start
@@ -347,6 +360,7 @@ def _loop(
         diverged_at=np.asarray(diverged_at),
         steps_done=done,
         timings=timings,
+        snapshots=snapshots,
     )
 
 
@@ -363,8 +377,18 @@ def train(
     sampler: BatchSampler | None = None,
     hparams: Any = None,
     on_chunk: Callable[[int], None] | None = None,
+    start_step: int = 0,
+    evaluate_first: bool = True,
+    snapshot_at: Sequence[int] = (),
 ) -> TrainResult:
     """Train one run for ``steps`` steps, evaluating every ``eval_every`` steps (and at step 0).
+
+    ``start_step`` continues a run: the step counter starts there (it decides the batch order and
+    numbers the evaluations); the optimizer's state is fresh, so its own schedules start over.
+    ``evaluate_first=False`` skips the evaluation before the first step (the run being continued
+    made it). ``snapshot_at=(k, ...)`` keeps the parameters after each step ``k`` that ends a
+    chunk (a multiple of ``eval_every`` from ``start_step``, or the last step) in
+    ``TrainResult.snapshots``, unless the run diverged by then.
 
     ``evaluate(objective, params, eval_data) -> {name: scalar}`` is jitted; pass held-out data as
     ``eval_data`` (an argument, not a closure, so it is not baked into the program as a constant).
@@ -380,7 +404,9 @@ def train(
     start = time.perf_counter()
     with CompileClock() as clock:
         state = TrainState(
-            params, _init_opt_state(optimizer, hparams, params), jnp.zeros((), jnp.int32)
+            params,
+            _init_opt_state(optimizer, hparams, params),
+            jnp.asarray(start_step, jnp.int32),
         )
         run_eval = (
             None if evaluate is None else (lambda p: _evaluate(evaluate, objective, p, eval_data))
@@ -395,6 +421,9 @@ def train(
             on_chunk=on_chunk,
             clock=clock,
             start=start,
+            start_step=start_step,
+            evaluate_first=evaluate_first,
+            snapshot_at=snapshot_at,
         )
 
 

@@ -14,10 +14,12 @@ one compiled program per process.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -48,8 +50,11 @@ class CellOutcome:
     diverged_at: int | None
     steps_done: int
     wall_seconds: float
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
     perturbation: dict[str, Any] | None = None  # what was applied (``perturbation=``), as JSON
+    # step -> the parameters' leaves after it, kept for the cells that continue this one
+    snapshots: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    continued_from: str | None = None  # the donor cell whose kept parameters it started from
 
 
 def run_cell(
@@ -57,6 +62,8 @@ def run_cell(
     on_chunk: Callable[[int], None] | None = None,
     *,
     perturbation: dict[str, Any] | None = None,
+    snapshots: tuple[int, ...] = (),
+    donor_dir: Path | None = None,
 ):
     """Train one cell described by its resolved parameters and return its :class:`CellOutcome`.
 
@@ -64,10 +71,14 @@ def run_cell(
     int}`` multiplies every floating-point leaf of the initial parameters by ``1 + eps u``, ``u``
     uniform in [-1, 1] drawn from ``key`` and ``eps`` the machine epsilon of the leaf's dtype,
     right after they are built: a change in the last bits, as another machine's BLAS rounding
-    would make. The outcome's ``perturbation`` records it with ``eps`` and ``dtype``."""
+    would make. The outcome's ``perturbation`` records it with ``eps`` and ``dtype``.
+
+    ``snapshots``: steps after which to keep the parameters (for the cells that continue this
+    one). ``donor_dir``: the folder of the cell a continuing switch continues (where to look for
+    its kept parameters; see :class:`runner.kinds.optimizers.Switch`)."""
     precision = params_config["train"]["precision"]
     with jax.enable_x64(precision == "float64"):
-        return _run_cell(params_config, on_chunk, perturbation)
+        return _run_cell(params_config, on_chunk, perturbation, tuple(snapshots), donor_dir)
 
 
 ROUNDING = "rounding"  # the perturbation kind run_cell knows
@@ -128,29 +139,71 @@ def build(config: dict[str, Any]) -> tuple[CellKinds, Any, Any, Any]:
     return kinds, problem, objective, params
 
 
-def _run_cell(
-    config: dict[str, Any],
-    on_chunk: Callable[[int], None] | None,
-    perturbation: dict[str, Any] | None = None,
-) -> CellOutcome:
-    start = time.perf_counter()
+@dataclass
+class _Setup:
+    """What every training phase of a cell shares: its kinds, objective, initial parameters,
+    data, batch order and evaluation inputs."""
+
+    kinds: CellKinds
+    problem: Any
+    objective: Any
+    params: Any
+    sampler: Any
+    m: int
+    eval_data: dict[str, Any]
+    applied: dict[str, Any] | None
+
+    def eval_data_for(self, optimizer: Any) -> dict[str, Any]:
+        """The evaluation inputs with ``optimizer``'s lemma rates (the metrics that compare
+        measured mode rates with the lemmas read them)."""
+        if "eigenvalues0" not in self.eval_data:
+            return self.eval_data
+        eigenvalues = self.eval_data["eigenvalues0"]
+        contraction = optimizer.mode_contraction(
+            eigenvalues, self.kinds.loss.residual_convention, self.m
+        )
+        rate = (
+            jnp.full_like(eigenvalues, jnp.nan)
+            if contraction is None
+            else -jnp.log(jnp.abs(1.0 - contraction))
+        )
+        return {**self.eval_data, "lemma_rate": rate}
+
+    def train(
+        self, optimizer: Any, params: Any, *, lemmas_of: Any = None, **options: Any
+    ) -> training.TrainResult:
+        """Train with ``optimizer`` from ``params`` (``options``: steps, eval_every,
+        start_step, evaluate_first, snapshot_at, on_chunk), compiled once per structure; the
+        metrics' lemma rates are those of ``lemmas_of`` (default: ``optimizer``)."""
+        dtype = jax.tree.leaves(params)[0].dtype
+        hparams = {k: jnp.asarray(v, dtype) for k, v in optimizer.hyperparameters().items()}
+        return training.train(
+            self.objective,
+            factory(optimizer.structure()),
+            params,
+            self.problem.train_data,
+            evaluate=evaluator(self.kinds.metrics, self.problem.grid_shape),
+            eval_data=self.eval_data_for(lemmas_of or optimizer),
+            sampler=self.sampler,
+            hparams=hparams,
+            **options,
+        )
+
+
+def _setup(config: dict[str, Any], perturbation: dict[str, Any] | None) -> _Setup:
     kinds, problem, objective, params = build(config)
     applied = None
     if perturbation is not None:
         if perturbation.get("kind", ROUNDING) != ROUNDING:
             raise ValueError(f"unknown perturbation {perturbation!r}; known: {ROUNDING!r}")
         params, applied = perturb_at_rounding(params, int(perturbation["key"]))
-    loss, optimizer, metrics = kinds.loss, kinds.optimizer, kinds.metrics
     key_batches = jax.random.split(jax.random.PRNGKey(config["seed"]), 3)[2]
     train_cfg = config["train"]
     n = problem.train_data[0].shape[0]
     sampler = training.BatchSampler.shuffled(
         n, min(train_cfg.get("batch_size") or n, n), key_batches
     )
-    dtype = jax.tree.leaves(params)[0].dtype
-    hparams = {k: jnp.asarray(v, dtype) for k, v in optimizer.hyperparameters().items()}
-
-    if loss.kind == "cross_entropy":  # no residuals: one loss term per sample
+    if kinds.loss.kind == "cross_entropy":  # no residuals: one loss term per sample
         m = int(problem.train_data[1].shape[0])
     else:
         m = jax.eval_shape(lambda p: residual(objective, p, problem.train_data), params).shape[0]
@@ -162,45 +215,184 @@ def _run_cell(
     }
     if problem.teacher is not None:
         eval_data["teacher"] = problem.teacher
-    if any(metric.uses_initial_gram for metric in metrics):
+    if any(metric.uses_initial_gram for metric in kinds.metrics):
         gram0 = gram(objective, params, problem.train_data)
         eigen = curvature.GramEigen.of(gram0)
-        eigenvalues = eigen.eigenvalues[::-1]  # largest first: mode 0 is the stiffest
         eval_data["gram0"] = gram0
+        eval_data["eigenvalues0"] = eigen.eigenvalues[::-1]  # largest first: mode 0 the stiffest
         eval_data["eigenvectors0"] = eigen.eigenvectors[:, ::-1]
-        contraction = optimizer.mode_contraction(eigenvalues, loss.residual_convention, m)
-        eval_data["lemma_rate"] = (
-            jnp.full_like(eigenvalues, jnp.nan)
-            if contraction is None
-            else -jnp.log(jnp.abs(1.0 - contraction))
-        )
+    return _Setup(kinds, problem, objective, params, sampler, m, eval_data, applied)
 
-    result = training.train(
-        objective,
-        factory(optimizer.structure()),
-        params,
-        problem.train_data,
+
+def _run_cell(
+    config: dict[str, Any],
+    on_chunk: Callable[[int], None] | None,
+    perturbation: dict[str, Any] | None = None,
+    snapshots: tuple[int, ...] = (),
+    donor_dir: Path | None = None,
+) -> CellOutcome:
+    start = time.perf_counter()
+    setup = _setup(config, perturbation)
+    train_cfg = config["train"]
+    if config.get("continues"):
+        return _run_continuation(config, setup, on_chunk, donor_dir, start)
+    result = setup.train(
+        setup.kinds.optimizer,
+        setup.params,
         steps=train_cfg["steps"],
         eval_every=train_cfg["eval_every"],
-        evaluate=evaluator(metrics, problem.grid_shape),
-        eval_data=eval_data,
-        sampler=sampler,
-        hparams=hparams,
         on_chunk=on_chunk,
+        snapshot_at=tuple(snapshots),
     )
+    return _outcome(setup, result, time.perf_counter() - start)
+
+
+def _outcome(
+    setup: _Setup, result: training.TrainResult, wall_seconds: float, **changes: Any
+) -> CellOutcome:
     diverged = int(result.diverged_at)
-    groups = {metric.key: metric.groups(problem.grid_shape, m) for metric in metrics}
-    return CellOutcome(
+    groups = {
+        metric.key: metric.groups(setup.problem.grid_shape, setup.m)
+        for metric in setup.kinds.metrics
+    }
+    outcome = CellOutcome(
         eval_steps=np.asarray(result.eval_steps),
         metrics={k: np.asarray(v) for k, v in result.evaluations.items()},
         groups={key: labels for key, labels in groups.items() if labels is not None},
         records={k: np.asarray(v) for k, v in result.records.items()},
         diverged_at=diverged if diverged >= 0 else None,
         steps_done=result.steps_done,
-        wall_seconds=time.perf_counter() - start,
+        wall_seconds=wall_seconds,
         timings=result.timings,
-        perturbation=applied,
+        perturbation=setup.applied,
+        snapshots={
+            step: [np.asarray(leaf) for leaf in jax.tree.leaves(params)]
+            for step, params in result.snapshots.items()
+        },
     )
+    return dataclasses.replace(outcome, **changes)
+
+
+def _run_continuation(
+    config: dict[str, Any],
+    setup: _Setup,
+    on_chunk: Callable[[int], None] | None,
+    donor_dir: Path | None,
+    start: float,
+) -> CellOutcome:
+    """A switch that continues its donor's cell (``continues``, :mod:`runner.plan`): the first
+    ``at`` steps are the donor's, read from its folder when it kept its parameters at ``at``
+    (and this cell is not perturbed), else trained here exactly as the donor trains them; then
+    ``second`` from step ``at`` with a fresh state. Metrics up to ``at`` are the donor's on this
+    cell's evaluation grid; records are both phases' (NaN where a phase has no such record) and
+    ``switch/phase`` (0, then 1), as a switch in one program records them."""
+    from runner import store
+
+    continues, train_cfg = config["continues"], config["train"]
+    at, donor_train = int(continues["at"]), continues["train"]
+    switch = setup.kinds.optimizer
+    prefix = None
+    if donor_dir is not None and setup.applied is None:
+        prefix = store.read_continuation(donor_dir, continues["hash"], at)
+    timings: dict[str, Any] = {}
+    continued_from = None
+    if prefix is not None:
+        leaves, stored = prefix
+        params = jax.tree.unflatten(jax.tree.structure(setup.params), leaves)
+        first = _first_phase(stored, at)
+        continued_from = donor_dir.name
+    else:
+        result = setup.train(
+            switch.first,
+            setup.params,
+            steps=at,
+            eval_every=donor_train["eval_every"],
+            on_chunk=on_chunk,
+            snapshot_at=(at,),
+        )
+        first = _first_phase(
+            {
+                "eval/step": result.eval_steps,
+                **{f"eval/{k}": v for k, v in result.evaluations.items()},
+                **{f"train/{k}": v for k, v in result.records.items()},
+            },
+            at,
+        )
+        if at not in result.snapshots:  # diverged during the shared steps
+            return _outcome(setup, result, time.perf_counter() - start, snapshots={})
+        params = result.snapshots[at]
+        timings = dict(result.timings)
+    second = setup.train(
+        switch.second,
+        params,
+        steps=train_cfg["steps"] - at,
+        eval_every=train_cfg["eval_every"],
+        on_chunk=on_chunk,
+        start_step=at,
+        evaluate_first=False,
+        lemmas_of=switch,
+    )
+    keep = (first["eval/step"] % train_cfg["eval_every"] == 0) | (first["eval/step"] == at)
+    eval_steps = np.concatenate([first["eval/step"][keep], second.eval_steps])
+    metrics = {
+        name: np.concatenate([first[f"eval/{name}"][keep], np.asarray(values)])
+        for name, values in second.evaluations.items()
+    }
+    first_records = {k[len("train/") :]: v for k, v in first.items() if k.startswith("train/")}
+    records = _joined_records(first_records, dict(second.records), at)
+    diverged = int(second.diverged_at)
+    outcome = _outcome(setup, second, time.perf_counter() - start)
+    return dataclasses.replace(
+        outcome,
+        eval_steps=eval_steps,
+        metrics=metrics,
+        records=records,
+        diverged_at=diverged if diverged >= 0 else None,
+        steps_done=at + second.steps_done,
+        timings=_summed(timings, second.timings),
+        snapshots={},
+        continued_from=continued_from,
+    )
+
+
+def _summed(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Both phases' timings added up (the first phase's are empty when it was read, not run)."""
+    return {k: first.get(k, 0) + second.get(k, 0) for k in {**first, **second}}
+
+
+def _first_phase(arrays: dict[str, np.ndarray], at: int) -> dict[str, np.ndarray]:
+    """The donor's arrays cut at step ``at``: evaluations at steps <= at, records of steps < at."""
+    steps = np.asarray(arrays["eval/step"])
+    upto = steps <= at
+    out: dict[str, np.ndarray] = {"eval/step": steps[upto]}
+    for name, values in arrays.items():
+        if name.startswith("eval/") and name != "eval/step":
+            out[name] = np.asarray(values)[upto]
+        elif name.startswith("train/"):
+            out[name] = np.asarray(values)[:at]
+    return out
+
+
+def _joined_records(
+    first: dict[str, np.ndarray], second: dict[str, np.ndarray], at: int
+) -> dict[str, np.ndarray]:
+    """Per-step records of both phases, one array each; NaN where a phase lacks the record.
+    ``switch/phase`` is 0 for the first ``at`` steps and 1 after, as :func:`core.optim.switch_at`
+    records it."""
+    n_second = len(next(iter(second.values()))) if second else 0
+    joined: dict[str, np.ndarray] = {}
+    for name in [*first, *(k for k in second if k not in first)]:
+        present = [np.asarray(phase[name]) for phase in (first, second) if name in phase]
+        dtype = np.result_type(*present)
+        if len(present) == 1 and not np.issubdtype(dtype, np.floating):
+            dtype = np.dtype(np.float32)  # a count or flag of one phase: NaN in the other
+        parts = [
+            np.asarray(phase[name], dtype) if name in phase else np.full(length, np.nan, dtype)
+            for phase, length in ((first, at), (second, n_second))
+        ]
+        joined[name] = np.concatenate(parts)
+    joined["switch/phase"] = np.concatenate([np.zeros(at, np.int32), np.ones(n_second, np.int32)])
+    return joined
 
 
 @functools.cache

@@ -33,6 +33,7 @@ cell's hash is unchanged.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -48,7 +49,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runner.plan import Cell
-from runner.store import cell_dir, read_json, read_summary, write_cell, write_json
+from runner.store import SNAPSHOTS, cell_dir, read_json, read_summary, write_cell, write_json
 
 ENGINES = ("inline", "local", "submitit", "ray")
 RAY_OPTIONS = ("address", "num_cpus", "cpus_per_cell", "gpus_per_cell")
@@ -114,7 +115,10 @@ def estimated_cost(cell: Cell) -> float:
     plus the evaluations, times the model kind's weight (:data:`MODEL_COST`)."""
     train, optimizer = cell.params["train"], cell.params["optimizer"]
     steps = int(train["steps"])
-    if optimizer.get("kind") == "switch":
+    if cell.continues:  # the first phase is its donor's (when the donor ran first)
+        steps -= int(optimizer["at"])
+        weighted = steps * _step_cost(optimizer["second"])
+    elif optimizer.get("kind") == "switch":
         first = min(int(optimizer["at"]), steps)
         weighted = first * _step_cost(optimizer["first"]) + (steps - first) * _step_cost(
             optimizer["second"]
@@ -138,16 +142,20 @@ def longest_first(
     """``cells`` in the order a pool should take them, longest first, so that no worker starts
     a long cell when the others are done: by ``seconds`` (a previous run's wall time, by cell
     hash) where known, else by :func:`estimated_cost` in seconds (scaled by the median ratio of
-    the cells that have both). Stable: equal costs keep the plan order. The first ``workers``
+    the cells that have both); a cell that others continue counts with theirs, since they wait
+    for it. Stable: equal costs keep the plan order. The first ``workers``
     cells are of different programs where the run has several (:func:`_program`), so that the
     workers compile different programs first and then load the others' from the shared
     compilation cache instead of all compiling the same one at once."""
     seconds = {digest: s for digest, s in (seconds or {}).items() if s and s > 0}
     ratios = sorted(seconds[c.hash] / estimated_cost(c) for c in cells if c.hash in seconds)
     scale = ratios[len(ratios) // 2] if ratios else 1.0
-    ordered = sorted(
-        cells, key=lambda c: seconds.get(c.hash, estimated_cost(c) * scale), reverse=True
-    )
+    own = {c.cell_id: seconds.get(c.hash, estimated_cost(c) * scale) for c in cells}
+    chain = dict(own)  # a donor counts with the cells that continue it: they wait for it
+    for cell in cells:
+        if cell.continues in chain:
+            chain[cell.continues] += own[cell.cell_id]
+    ordered = sorted(cells, key=lambda c: chain[c.cell_id], reverse=True)
     first: list[Cell] = []
     programs: set[str] = set()
     for cell in ordered:
@@ -172,7 +180,14 @@ def _program(cell: Cell) -> str:
 
 def _cell_from_json(data: dict[str, Any]) -> Cell:
     return Cell(
-        data["index"], data["optimizer"], data["seed"], data["point"], data["params"], data["hash"]
+        data["index"],
+        data["optimizer"],
+        data["seed"],
+        data["point"],
+        data["params"],
+        data["hash"],
+        continues=data.get("continues"),
+        snapshots=tuple(data.get("snapshots", ())),
     )
 
 
@@ -205,8 +220,15 @@ def run_one(
     cell = _cell_from_json(cell_json)
     perturbation = cell_json.get("perturbation")
     path = Path(directory)
+    donor_dir = path.parent / cell.continues if cell.continues else None  # a sibling folder
     try:
-        outcome = run_cell(cell.params, on_chunk=on_chunk, perturbation=perturbation)
+        outcome = run_cell(
+            cell.params,
+            on_chunk=on_chunk,
+            perturbation=perturbation,
+            snapshots=cell.snapshots,
+            donor_dir=donor_dir,
+        )
     except KeyboardInterrupt:
         raise
     except Exception:  # the cell's failure is data: recorded, judged as an error
@@ -351,7 +373,7 @@ class Progress:
 def _copy_cell(source: Path, target: Path, cell: Cell) -> dict:
     """Results of an identical cell (same hash) under another cell id."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("metrics.npz", "error.txt"):
+    for name in ("metrics.npz", "error.txt", SNAPSHOTS):
         if (source / name).exists():
             shutil.copyfile(source / name, target / name)
     data = cell.to_json()
@@ -403,6 +425,7 @@ def execute(
         else:
             first_by_hash[cell.hash] = cell
             todo.append(cell)
+    todo = _linked_to_runners(todo, duplicates)
     try:
         if engine == "submitit":
             _run_submitit(
@@ -481,6 +504,31 @@ def ctrl_c_caught(*, raising: bool = True) -> Iterator[StopRequest]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _linked_to_runners(todo: list[Cell], duplicates: list[tuple[Cell, Cell]]) -> list[Cell]:
+    """``todo`` with each continuing cell pointed at the folder that will hold its donor's
+    results (the donor's, or that of the cell with the same hash that runs in its place), and
+    each such cell keeping every step its duplicates' continuers start from."""
+    runner_of = {cell.cell_id: source.cell_id for cell, source in duplicates}
+    extra: dict[str, set[int]] = {}
+    for cell, source in duplicates:
+        if cell.snapshots:
+            extra.setdefault(source.cell_id, set()).update(cell.snapshots)
+    linked = []
+    for cell in todo:
+        if cell.continues in runner_of:
+            cell = dataclasses.replace(cell, continues=runner_of[cell.continues])
+        if cell.cell_id in extra:
+            steps = tuple(sorted(set(cell.snapshots) | extra[cell.cell_id]))
+            cell = dataclasses.replace(cell, snapshots=steps)
+        linked.append(cell)
+    return linked
+
+
+def _donors_first(cells: list[Cell]) -> list[Cell]:
+    """``cells`` with every continuing cell after the cells it may continue (stable)."""
+    return sorted(cells, key=lambda cell: cell.continues is not None)
+
+
 def _run_inline(
     todo: list[Cell],
     run_dir: Path,
@@ -489,7 +537,7 @@ def _run_inline(
     perturbation: dict[str, Any] | None = None,
 ) -> None:
     with ctrl_c_caught() as stop:
-        for cell in todo:
+        for cell in _donors_first(todo):
             _run_inline_cell(cell, run_dir, summaries, progress, stop, perturbation)
 
 
@@ -541,15 +589,34 @@ def _run_local(
     # a summary already there (a failed cell of the run being resumed) is not this run's
     before = {cell.cell_id: _stamp(cell_dir(run_dir, cell) / "summary.json") for cell in todo}
     futures: dict[Future, Cell] = {}
-    try:
-        for cell in todo:
+    waiting = list(todo)  # in the order given (longest first)
+    unfinished = {cell.cell_id for cell in todo}
+    workers = min(jobs, len(todo))
+
+    def ready(cell: Cell) -> bool:  # a continuing cell waits for its donor
+        return cell.continues not in unfinished
+
+    def submit_ready(pending: set[Future]) -> None:
+        while waiting and len(pending) < workers:
+            cell = next((c for c in waiting if ready(c)), None)
+            if cell is None:
+                if pending:
+                    return
+                cell = waiting[0]  # cannot happen (a donor never waits); never stall
+            waiting.remove(cell)
             directory = str(cell_dir(run_dir, cell))
-            futures[pool.submit(run_one, _cell_json(cell, perturbation), directory)] = cell
-        pending = set(futures)
+            future = pool.submit(run_one, _cell_json(cell, perturbation), directory)
+            futures[future] = cell
+            pending.add(future)
+
+    try:
+        pending: set[Future] = set()
+        submit_ready(pending)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 cell = futures[future]
+                unfinished.discard(cell.cell_id)
                 try:
                     summary = future.result()
                 except Exception:  # a worker that died (e.g. killed): record, go on
@@ -558,6 +625,7 @@ def _run_local(
                     )
                 summaries[cell.cell_id] = summary
                 progress.finish(cell, summary)
+            submit_ready(pending)
     except KeyboardInterrupt:
         # a second Ctrl-C must not leave workers running: they ignore SIGINT
         with ctrl_c_caught(raising=False):

@@ -9,11 +9,18 @@ never invalidates stored results (``runner judge`` re-judges).
 
 Sweep keys are dotted paths into the spec (``model.alpha``, ``optimizers.lm.damping``); every
 sweep point is applied to the spec mapping and validated again by the same model.
+
+A switch whose ``first`` names another optimizer (``first: ggn``) *continues* that optimizer's
+cell of the same point and seed (the donor): its params get the donor's optimizer as ``first``
+and ``continues: {optimizer, at, train, hash}`` (the donor's train settings and hash, so that a
+change to the donor changes this cell's hash too). The cell's ``continues`` names the donor's
+cell id, and the donor's ``snapshots`` the steps whose parameters it keeps for it.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -36,6 +43,8 @@ class Cell:
     point: dict[str, Any]
     params: dict[str, Any]
     hash: str
+    continues: str | None = None  # the donor's cell id (a switch with ``first: NAME``)
+    snapshots: tuple[int, ...] = ()  # steps whose parameters this cell keeps for its continuers
 
     @property
     def cell_id(self) -> str:
@@ -55,6 +64,8 @@ class Cell:
             "point": self.point,
             "params": self.params,
             "hash": self.hash,
+            **({"continues": self.continues} if self.continues else {}),
+            **({"snapshots": list(self.snapshots)} if self.snapshots else {}),
         }
 
 
@@ -128,6 +139,7 @@ def plan(spec: Spec, resolved: dict[str, Any]) -> list[Cell]:
             raise SweepError(point, f"sweep point {point} does not validate: {invalid}") from None
         dumped = variant.model_dump(mode="json")
         shared = {name: dumped[name] for name in CELL_FIELDS}
+        point_cells: list[Cell] = []
         for name, optimizer in dumped["optimizers"].items():
             override = {k: v for k, v in (optimizer.pop("train") or {}).items() if v is not None}
             train = {**shared["train"], **override}
@@ -138,7 +150,49 @@ def plan(spec: Spec, resolved: dict[str, Any]) -> list[Cell]:
                     "optimizer": {"name": name, **optimizer},
                     "seed": seed,
                 }
-                cells.append(
-                    Cell(len(cells), name, seed, dict(point), params, content_hash(params))
-                )
+                index = len(cells) + len(point_cells)
+                point_cells.append(Cell(index, name, seed, dict(point), params, ""))
+        cells += _with_continuations(point_cells)
     return cells
+
+
+def _with_continuations(cells: list[Cell]) -> list[Cell]:
+    """The cells of one sweep point with their hashes, continuing switches linked to their
+    donors (see the module docstring); donors are hashed first."""
+    hashed = {
+        (c.optimizer, c.seed): dataclasses.replace(c, hash=content_hash(c.params))
+        for c in cells
+        if not isinstance(c.params["optimizer"].get("first"), str)
+    }
+    snapshots: dict[tuple[str, int], set[int]] = {}
+    out: list[Cell] = []
+    for cell in cells:
+        donor_name = cell.params["optimizer"].get("first")
+        if not isinstance(donor_name, str):
+            out.append(hashed[(cell.optimizer, cell.seed)])
+            continue
+        donor = hashed[(donor_name, cell.seed)]
+        at = int(cell.params["optimizer"]["at"])
+        first = {k: v for k, v in donor.params["optimizer"].items() if k != "name"}
+        params = {
+            **cell.params,
+            "optimizer": {**cell.params["optimizer"], "first": first},
+            "continues": {
+                "optimizer": donor_name,
+                "at": at,
+                "train": donor.params["train"],
+                "hash": donor.hash,
+            },
+        }
+        out.append(
+            dataclasses.replace(
+                cell, params=params, hash=content_hash(params), continues=donor.cell_id
+            )
+        )
+        snapshots.setdefault((donor_name, cell.seed), set()).add(at)
+    return [
+        dataclasses.replace(c, snapshots=tuple(sorted(snapshots[(c.optimizer, c.seed)])))
+        if (c.optimizer, c.seed) in snapshots and not c.continues
+        else c
+        for c in out
+    ]

@@ -44,7 +44,7 @@ from runner.kinds.metrics import (
 )
 from runner.kinds.models import MODEL_KINDS
 from runner.kinds.observables import Observable
-from runner.kinds.optimizers import Optimizer
+from runner.kinds.optimizers import Optimizer, Switch, check_continuation
 from runner.kinds.tasks import TASK_KINDS
 from runner.results import same_value
 from runner.text import one_of, value
@@ -266,6 +266,7 @@ class Spec(Strict):
         passes ``context={"selectable": {key: values}}``: what each ``where`` key takes in the
         base spec or any of its profiles (see :meth:`_check_wheres`)."""
         check_needs(self._parts(), PROVIDERS)
+        self._check_continuations()
         self._check_metric_names()
         recorded = {metric_key(m) for m in self.metrics} | {"loss"}
         sweep_keys = set(self.sweep.grid) | set(self.sweep.zip)
@@ -367,6 +368,12 @@ class Spec(Strict):
             parts += optimizer.parts(("optimizers", name))
         parts += [(("metrics", i), metric) for i, metric in enumerate(self.metrics)]
         return parts
+
+    def _check_continuations(self) -> None:
+        train = self.train.model_dump()
+        for name, optimizer in self.optimizers.items():
+            if isinstance(optimizer, Switch):
+                check_continuation(name, optimizer, self.optimizers, train)
 
     def _check_metric_names(self) -> None:
         keys = [metric_key(m) for m in self.metrics]

@@ -199,6 +199,8 @@ def write_cell(
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **cell_arrays(outcome))
         atomic_write_bytes(directory / "metrics.npz", buffer.getvalue())
+        if getattr(outcome, "snapshots", None):
+            _write_snapshots(directory / SNAPSHOTS, cell.hash, outcome.snapshots)
     if error is not None:
         atomic_write_text(directory / "error.txt", error)
     if error is not None or outcome is None:
@@ -220,8 +222,50 @@ def write_cell(
         "error": None if error is None else error.strip().splitlines()[-1][:500],
         "finished_at": utc_now(),
     }
+    if getattr(outcome, "continued_from", None):
+        summary["continued_from"] = outcome.continued_from
     write_json(directory / "summary.json", summary)
     return summary
+
+
+SNAPSHOTS = "snapshot.npz"  # a cell's parameters at the steps its continuers start from
+
+
+def _write_snapshots(path: Path, cell_hash: str, snapshots: dict[int, list[Any]]) -> None:
+    """``snapshot.npz``: the cell's hash and, per kept step ``k``, the parameter leaves in
+    ``jax.tree.leaves`` order as ``step<k>/<i>`` (uncompressed: they are read back whole)."""
+    arrays: dict[str, Any] = {"hash": np.asarray(cell_hash)}
+    for step, leaves in snapshots.items():
+        arrays.update({f"step{step}/{i:04d}": np.asarray(leaf) for i, leaf in enumerate(leaves)})
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_continuation(
+    directory: Path, cell_hash: str, step: int
+) -> tuple[list[np.ndarray], dict[str, np.ndarray]] | None:
+    """What a continuing switch takes over from the donor cell in ``directory``: the parameter
+    leaves kept after ``step`` and the donor's ``metrics.npz`` arrays; None unless the donor
+    finished, with this ``cell_hash``, and kept that step."""
+    summary = read_summary(directory)
+    path = directory / SNAPSHOTS
+    if not summary or summary.get("hash") != cell_hash or summary.get("status") != "finished":
+        return None
+    if not path.exists() or not (directory / "metrics.npz").exists():
+        return None
+    try:
+        with np.load(path) as stored:
+            if str(stored["hash"]) != cell_hash:
+                return None
+            prefix = f"step{step}/"
+            names = sorted(n for n in stored.files if n.startswith(prefix))
+            leaves = [stored[n] for n in names]
+        with np.load(directory / "metrics.npz") as metrics:
+            arrays = {name: metrics[name] for name in metrics.files}
+    except (OSError, ValueError, KeyError):
+        return None
+    return (leaves, arrays) if leaves else None
 
 
 def read_summary(directory: Path) -> dict | None:

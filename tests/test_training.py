@@ -171,3 +171,44 @@ def test_compile_clock_counts_nested_spans_once():
     assert clock.compilations == 1
     spans = clock._spans
     assert clock.seconds() <= max(end for _, end in spans) - min(start for start, _ in spans)
+
+
+def test_a_run_continued_from_its_snapshot_equals_the_straight_run():
+    """SGD (no optimizer state) on mini-batches: 12 steps straight, or 8 steps with a snapshot
+    and 4 more from it with ``start_step=8``, give the same batches, parameters and records;
+    the continued run's evaluations are numbered from step 8 and skip the one the first made."""
+    objective, params, data = _problem()
+    sampler = training.BatchSampler.shuffled(40, 10, jax.random.PRNGKey(3))
+    common = dict(evaluate=_evaluate, eval_data=data, sampler=sampler, eval_every=4)
+    straight = training.train(objective, optax.sgd(0.05), params, data, steps=12, **common)
+    first = training.train(
+        objective, optax.sgd(0.05), params, data, steps=8, snapshot_at=(4, 8, 5), **common
+    )
+    assert sorted(first.snapshots) == [4, 8]  # 5 ends no chunk
+    second = training.train(
+        objective,
+        optax.sgd(0.05),
+        first.snapshots[8],
+        data,
+        steps=4,
+        start_step=8,
+        evaluate_first=False,
+        **common,
+    )
+    np.testing.assert_array_equal(second.eval_steps, [12])
+    np.testing.assert_array_equal(
+        np.concatenate([first.records["loss"], second.records["loss"]]), straight.records["loss"]
+    )
+    for ours, ref in zip(jax.tree.leaves(second.params), jax.tree.leaves(straight.params)):
+        np.testing.assert_array_equal(ours, ref)
+    np.testing.assert_array_equal(second.evaluations["mse"], straight.evaluations["mse"][-1:])
+    for kept, ref in zip(jax.tree.leaves(first.snapshots[8]), jax.tree.leaves(first.params)):
+        np.testing.assert_array_equal(kept, ref)
+
+
+def test_no_snapshot_after_divergence():
+    objective, params, data = _problem()
+    result = training.train(
+        objective, optax.sgd(1e4), params, data, steps=40, eval_every=20, snapshot_at=(20,)
+    )
+    assert 0 <= int(result.diverged_at) < 20 and result.snapshots == {}

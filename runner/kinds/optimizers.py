@@ -334,7 +334,17 @@ class GGN(OptimizerKind):
 
 
 class Switch(OptimizerKind):
-    """``first`` for ``at`` steps, then ``second`` with a fresh state."""
+    """``first`` for ``at`` steps, then ``second`` with a fresh state.
+
+    ``first`` may name another optimizer of the spec instead (``first: ggn``): each cell then
+    *continues* that optimizer's cell of the same sweep point and seed from its step ``at``, so
+    the first ``at`` steps are not trained twice, and the two runs share them exactly. The run
+    keeps the named cell's parameters at step ``at`` (``snapshot.npz`` in its folder); a switch
+    cell that finds none (another engine ran it first, ``--only``, ``--check-robustness``)
+    trains those steps itself, the same way, with the same numbers. Its metrics and records up
+    to ``at`` are the named cell's, on this optimizer's evaluation grid
+    (:func:`check_continuation` lists what must agree).
+    """
 
     kind: Literal["switch"]
     example: ClassVar[dict[str, Any]] = {
@@ -342,16 +352,25 @@ class Switch(OptimizerKind):
         "second": {"kind": "adam", "learning_rate": 1e-3},
         "at": 1,
     }
-    first: Optimizer = Field(description="the optimizer of steps 0 .. at - 1")
+    first: Optimizer | str = Field(
+        description="the optimizer of steps 0 .. at - 1, or the name of another optimizer of "
+        "the spec whose cells this one continues from their step `at`"
+    )
     second: Optimizer = Field(description="the optimizer from step `at` on")
     at: int = Field(ge=1, description="the step of the switch")
 
     @model_validator(mode="after")
     def _no_inner_train(self) -> Switch:
         for side in ("first", "second"):
-            if getattr(self, side).train is not None:
+            inner = getattr(self, side)
+            if not isinstance(inner, str) and inner.train is not None:
                 raise ValueError(f"{side}.train: set train on the switch itself")
         return self
+
+    @property
+    def continues(self) -> str | None:
+        """The optimizer whose cells this one continues, if ``first`` names one."""
+        return self.first if isinstance(self.first, str) else None
 
     def transformation(self):
         from core import optim
@@ -359,7 +378,8 @@ class Switch(OptimizerKind):
         return optim.switch_at(self.first.transformation(), self.second.transformation(), self.at)
 
     def parts(self, path):
-        return [*self.first.parts((*path, "first")), *self.second.parts((*path, "second"))]
+        first = [] if isinstance(self.first, str) else self.first.parts((*path, "first"))
+        return [*first, *self.second.parts((*path, "second"))]
 
     def hyperparameters(self, prefix=""):
         return {
@@ -379,6 +399,73 @@ class Switch(OptimizerKind):
                 "second": self.second.with_hyperparameters(h, f"{prefix}second."),
             }
         )
+
+
+def check_continuation(
+    name: str, switch: Switch, optimizers: Mapping[str, Any], train: Mapping[str, Any]
+) -> None:
+    """A switch whose ``first`` names optimizer ``D`` continues ``D``'s cells: ``D`` exists and
+    is not itself a continuing switch; ``D`` runs at least ``at`` steps and evaluates at ``at``;
+    the switch's evaluations up to ``at`` are some of ``D``'s (its ``eval_every`` a multiple of
+    ``D``'s, ``at`` a multiple of its own); and the other train settings (batch size, precision)
+    are the same, so that the shared steps are the same computation. ``train`` is the spec's
+    ``train`` as a mapping. Raises :class:`SpecRuleError` at the key to change."""
+    from runner.kinds.base import SpecRuleError
+
+    donor_name = switch.continues
+    if donor_name is None:
+        return
+    at_key = ("optimizers", name, "first")
+    donor = optimizers.get(donor_name)
+    if donor is None or donor_name == name:
+        known = [n for n in optimizers if n != name]
+        raise SpecRuleError(
+            at_key,
+            f"optimizers.{name}.first: {donor_name!r} is not another optimizer of the spec; "
+            f"name one of {known} or write the optimizer out",
+        )
+    if isinstance(donor, Switch) and donor.continues:
+        raise SpecRuleError(
+            at_key,
+            f"optimizers.{name}.first: {donor_name!r} itself continues {donor.continues!r}; "
+            "continue a cell that trains from the start",
+        )
+
+    def effective(optimizer: Any) -> dict[str, Any]:
+        override = optimizer.train.model_dump(exclude_none=True) if optimizer.train else {}
+        return {**dict(train), **override}
+
+    own, theirs = effective(switch), effective(donor)
+    where = f"optimizers.{name}: continues {donor_name!r} at step {switch.at}"
+    if theirs["steps"] < switch.at:
+        raise SpecRuleError(
+            ("optimizers", name, "at"),
+            f"{where}, but {donor_name!r} runs only {theirs['steps']} steps",
+        )
+    if switch.at % theirs["eval_every"]:
+        raise SpecRuleError(
+            ("optimizers", name, "at"),
+            f"{where}, which is not an evaluation step of {donor_name!r} (every "
+            f"{theirs['eval_every']} steps); make `at` a multiple of {theirs['eval_every']}",
+        )
+    if own["eval_every"] % theirs["eval_every"] or switch.at % own["eval_every"]:
+        raise SpecRuleError(
+            ("optimizers", name, "train", "eval_every"),
+            f"{where}: its eval_every ({own['eval_every']}) must be a multiple of that of "
+            f"{donor_name!r} ({theirs['eval_every']}) and divide `at` ({switch.at}), so that "
+            "its evaluations up to the switch are some of those it takes over",
+        )
+    def shown(value: Any) -> str:
+        return "null" if value is None else str(value)
+
+    for key in sorted(set(own) | set(theirs)):
+        if key not in ("steps", "eval_every") and own.get(key) != theirs.get(key):
+            raise SpecRuleError(
+                ("optimizers", name, "train", key),
+                f"{where}, but train.{key} differs ({shown(own.get(key))} here, "
+                f"{shown(theirs.get(key))} for {donor_name!r}): the shared steps would not be "
+                "the same computation",
+            )
 
 
 OPTIMIZER_KINDS: tuple[type[OptimizerKind], ...] = (GD, Adam, AdamW, LM, GN, GGN, Switch)

@@ -121,6 +121,12 @@ def test_smoke_run_files(smoke_runs, spec):
         and 0 <= c["eval_seconds"] <= c["wall_seconds"]
         for c in manifest["cells"]
     )
+    # a switch that continues another optimizer's cell (grokking, transformer) started from its
+    # kept parameters: the engine (local, one worker per core) ran the donor first
+    for entry in manifest["cells"]:
+        cell = json.loads((run_dir / "cells" / entry["cell_id"] / "cell.json").read_text())
+        summary = json.loads((run_dir / "cells" / entry["cell_id"] / "summary.json").read_text())
+        assert summary.get("continued_from") == cell.get("continues"), entry["cell_id"]
     assert (run_dir / "spec.yaml").read_text() == spec.read_text()  # verbatim
     env = json.loads((run_dir / "env.json").read_text())
     assert {"git", "packages", "jax_devices", "threads"} <= set(env)

@@ -168,16 +168,20 @@ def _grokking_cells():
 
 
 def test_longest_first_by_estimate():
-    """Without timings, second-order cells (LM, and the switch that starts with LM) go first,
-    then the first-order ones in plan order."""
+    """Without timings, the LM cells go first (second-order steps, and the switch cells that
+    continue them wait for them), then the first-order ones in plan order (the switch cells,
+    whose own part is 10 000 AdamW steps, after the 15 000-step ones)."""
     cells = _grokking_cells()
     ordered = engines.longest_first(cells)
     assert sorted(c.cell_id for c in ordered) == sorted(c.cell_id for c in cells)
-    second_order = [c for c in cells if c.optimizer in ("lm", "lm_then_adamw")]
-    assert {c.cell_id for c in ordered[: len(second_order)]} == {c.cell_id for c in second_order}
-    rest = [c for c in cells if c not in second_order]
-    assert ordered[len(second_order) :] == rest  # stable among equal estimates
-    assert engines.estimated_cost(second_order[0]) > engines.estimated_cost(rest[0])
+    lm = [c for c in cells if c.optimizer == "lm"]
+    assert ordered[: len(lm)] == lm
+    switches = [c for c in cells if c.optimizer == "lm_then_adamw"]
+    assert ordered[-len(switches) :] == switches
+    rest = [c for c in cells if c not in lm and c not in switches]
+    assert ordered[len(lm) : -len(switches)] == rest  # stable among equal estimates
+    assert engines.estimated_cost(lm[0]) > engines.estimated_cost(rest[0])
+    assert engines.estimated_cost(switches[0]) < engines.estimated_cost(rest[0])
 
 
 def test_longest_first_starts_the_workers_on_different_programs():
@@ -204,8 +208,10 @@ def test_longest_first_by_previous_timings():
     adamw = next(c for c in cells if c.optimizer == "adamw")
     timed = {c.hash: 1.0 for c in cells} | {adamw.hash: 1000.0}
     ordered = engines.longest_first(cells, timed)
-    assert ordered[0] == adamw and ordered[1:] == [c for c in cells if c != adamw]
-    first_order = [c for c in cells if c.optimizer not in ("lm", "lm_then_adamw")]
+    lm = [c for c in cells if c.optimizer == "lm"]  # 1 s, +1 s of the switch that waits
+    assert ordered[0] == adamw and ordered[1 : 1 + len(lm)] == lm
+    assert ordered[1 + len(lm) :] == [c for c in cells if c != adamw and c not in lm]
+    first_order = [c for c in cells if c.optimizer != "lm"]
     partly = {c.hash: 10.0 for c in first_order}  # the LM cells are estimated: scaled, longer
     ordered = engines.longest_first(cells, partly)
     assert ordered[len(cells) - len(first_order) :] == first_order
@@ -240,3 +246,54 @@ def test_local_engine_interrupt_stops_the_workers(tmp_path):
         assert (tmp_path / "cells" / cell_id / "metrics.npz").exists()
     assert not list(tmp_path.rglob(".*.tmp"))
     assert not multiprocessing.active_children()  # the workers are gone
+
+
+CONTINUING = {
+    **SPEC,
+    "optimizers": {
+        "gd": {"kind": "gd", "learning_rate": 0.01},
+        "gd_then_gn": {
+            "kind": "switch",
+            "first": "gd",
+            "second": {"kind": "gn", "learning_rate": 0.5, "eps": 1e-6},
+            "at": 12,
+            "train": {"steps": 30, "eval_every": 6},
+        },
+    },
+    "sweep": {"seeds": [0]},
+    "claims": [{"id": "finite", "kind": "stable"}],
+}
+
+
+def _quiet(cells):
+    return engines.Progress(len(cells), 1, stream=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def test_a_continuing_switch_takes_over_its_donor_and_equals_training_it_again(tmp_path):
+    """The switch continues gd's cell from its step 12 (gd kept its parameters there): its
+    metrics up to 12 are gd's (evaluated every 3 steps) on its own grid (0, 6, 12), its records
+    of the first 12 steps are gd's, ``switch/phase`` says when it switched. Run without gd (the
+    donor absent), it trains those steps itself: every array is identical."""
+    cells = plan(Spec.model_validate(CONTINUING), CONTINUING)
+    gd, switch = cells
+    assert switch.continues == gd.cell_id and gd.snapshots == (12,)
+    run = tmp_path / "run"
+    engines.execute(cells[::-1], run, engine="inline", progress=_quiet(cells))  # donor first
+    assert (run / "cells" / gd.cell_id / store.SNAPSHOTS).exists()
+    assert store.read_summary(run / "cells" / switch.cell_id)["continued_from"] == gd.cell_id
+    ours, donor = _metrics(run, [switch])[switch.cell_id], _metrics(run, [gd])[gd.cell_id]
+    np.testing.assert_array_equal(ours["eval/step"], [0, 6, 12, 18, 24, 30])
+    at_donor_steps = np.isin(donor["eval/step"], [0, 6, 12])
+    np.testing.assert_array_equal(
+        ours["eval/mode_error"][:3], donor["eval/mode_error"][at_donor_steps]
+    )
+    np.testing.assert_array_equal(ours["train/loss"][:12], donor["train/loss"][:12])
+    np.testing.assert_array_equal(ours["train/switch/phase"], [0] * 12 + [1] * 18)
+
+    alone = tmp_path / "alone"
+    engines.execute([switch], alone, engine="inline", progress=_quiet([switch]))
+    assert "continued_from" not in store.read_summary(alone / "cells" / switch.cell_id)
+    again = _metrics(alone, [switch])[switch.cell_id]
+    assert sorted(again) == sorted(ours)
+    for name in ours:
+        np.testing.assert_array_equal(again[name], ours[name], err_msg=name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -85,3 +86,46 @@ def test_cell_ids_and_hashes_unchanged(spec_path):
         loaded = load_spec(ROOT / spec_path, profile=None if profile == "<base>" else profile)
         planned[profile] = [[c.cell_id, c.hash] for c in plan(loaded.spec, loaded.resolved)]
     assert planned == recorded
+
+
+CONTINUING = {
+    **BASE,
+    "optimizers": {
+        "gd": {"kind": "gd", "learning_rate": 4.0, "train": {"steps": 50, "eval_every": 5}},
+        "gd_then_lm": {
+            "kind": "switch",
+            "first": "gd",
+            "second": {"kind": "lm", "learning_rate": 0.5, "damping": 0.1},
+            "at": 20,
+            "train": {"steps": 100, "eval_every": 10},
+        },
+    },
+    "sweep": {"seeds": [0, 1], "grid": {"model.alpha": [0.5, 1.0]}},
+}
+
+
+def test_a_continuing_switch_is_linked_to_its_donor():
+    """``first: gd`` puts gd's optimizer, train settings and hash into the switch's params (so a
+    change to gd changes the switch's hash), names gd's cell of the same point and seed as the
+    one it continues, and has that cell keep its parameters at the switch step."""
+    cells = plan(Spec.model_validate(CONTINUING), CONTINUING)
+    by = {(c.optimizer, c.seed, c.point["model.alpha"]): c for c in cells}
+    for (name, seed, alpha), cell in by.items():
+        if name != "gd_then_lm":
+            continue
+        donor = by[("gd", seed, alpha)]
+        assert cell.continues == donor.cell_id and donor.snapshots == (20,)
+        assert cell.params["continues"] == {
+            "optimizer": "gd",
+            "at": 20,
+            "train": donor.params["train"],
+            "hash": donor.hash,
+        }
+        first = {k: v for k, v in donor.params["optimizer"].items() if k != "name"}
+        assert cell.params["optimizer"]["first"] == first
+        assert cell.to_json()["continues"] == donor.cell_id
+    changed = copy.deepcopy(CONTINUING)
+    changed["optimizers"]["gd"]["learning_rate"] = 2.0
+    again = plan(Spec.model_validate(changed), changed)
+    for before, after in zip(cells, again, strict=True):
+        assert (before.hash == after.hash) == (before.optimizer not in ("gd", "gd_then_lm"))
