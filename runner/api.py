@@ -30,7 +30,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import store
 from runner.load import SpecError
 from runner.results import CellResult, ClaimResult, RunView
 from runner.tidy import MetricTable, TableError, metric_names, metric_table
@@ -52,23 +51,24 @@ class Run:
     :func:`judge`; it reads the directory once and does not change it."""
 
     def __init__(self, run_dir: Path, loaded: LoadedSpec):
+        from runner.run import load_view
+
+        view = load_view(run_dir, loaded)
         self.dir: Path = run_dir
         #: ``manifest.json``: run id, spec, profile, overrides, the command that reproduces the
         #: run, engine, and one entry per cell with its status and timings
-        self.manifest: dict[str, Any] = store.read_json(run_dir / "manifest.json")
+        self.manifest: dict[str, Any] = view.manifest
         #: the validated spec (:class:`runner.spec.Spec`) with the run's profile and overrides
-        self.spec: Any = loaded.spec
+        self.spec: Any = view.spec
         #: one :class:`~runner.results.CellResult` per cell of the manifest
-        self.cells: list[CellResult] = store.load_cells(run_dir, self.manifest)
+        self.cells: list[CellResult] = view.cells
         #: one :class:`~runner.results.ClaimResult` per claim (empty before judging)
-        self.claims: list[ClaimResult] = store.read_claims(run_dir)
+        self.claims: list[ClaimResult] = view.claims
         #: ``env.json``: git commit, package versions, devices, threads
-        self.env: dict[str, Any] = (
-            store.read_json(run_dir / "env.json") if (run_dir / "env.json").exists() else {}
-        )
+        self.env: dict[str, Any] = view.env
         #: the ``robustness`` section of ``claims.json`` (None: not checked)
-        self.robustness: dict[str, Any] | None = store.read_robustness(run_dir)
-        self._loaded = loaded
+        self.robustness: dict[str, Any] | None = view.robustness
+        self._view = view
 
     # --- claims ---------------------------------------------------------------------------------
 
@@ -134,16 +134,7 @@ class Run:
 
     def view(self) -> RunView:
         """What the report is made of (:class:`~runner.results.RunView`)."""
-        return RunView(
-            spec=self.spec,
-            spec_text=self._loaded.text,
-            resolved_text=store.dump_yaml(self._loaded.resolved),
-            manifest=self.manifest,
-            env=self.env,
-            cells=self.cells,
-            claims=self.claims,
-            robustness=self.robustness,
-        )
+        return self._view
 
     # --- display --------------------------------------------------------------------------------
 

@@ -476,9 +476,10 @@ def cmd_plan(args) -> int:
         print(f"{loaded.spec.name}: {len(cells)} cells (profile {args.profile})")
         for cell in cells:
             point = " ".join(f"{k}={v}" for k, v in cell.point.items())
+            continues = f"  continues {cell.continues}" if cell.continues else ""
             print(
                 f"  {cell.cell_id:48} {cell.optimizer:12} seed={cell.seed} {point}  "
-                f"{cell.hash[:16]}"
+                f"{cell.hash[:16]}{continues}"
             )
         codes.append(EXIT_OK if cells else EXIT_NOTHING_SELECTED)
     return worst_exit_code(codes)
@@ -599,6 +600,8 @@ def _run_one(
     _print_not_evidence(loaded.spec)
     _print_robustness(outcome.robustness)
     print(f"report: {outcome.run_dir / 'report.html'}")
+    if (outcome.run_dir.parent / "index.html").exists():
+        print(f"all runs: {outcome.run_dir.parent / 'index.html'}")
     if outcome.interrupted:
         _print_interrupted(outcome.run_dir, outcome.interrupted_while, outcome.claims)
     code = exit_code(
@@ -754,7 +757,8 @@ def cmd_report(args) -> int:
     print(f"report: {args.run_dir / 'report.html'}")
     if args.figures is None:
         return EXIT_OK
-    from runner.report.export import FigureExportError, export_figures, load_view
+    from runner.report.export import FigureExportError, export_figures
+    from runner.run import load_view
 
     try:
         written = export_figures(load_view(args.run_dir), args.figures, figure_format)

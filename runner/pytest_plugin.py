@@ -264,7 +264,6 @@ def _run_or_reuse(
             resume=stored,
             data_sources=data_sources(loaded),
         )
-        stamp_code_version(outcome.run_dir, version)
     result.run_dir = outcome.run_dir
     result.action = "resumed" if stored is not None else "trained"
     result.claims = {claim.id: claim for claim in outcome.claims}
@@ -297,8 +296,8 @@ def spec_lock(out_root: Path, spec_hash: str) -> Iterator[None]:
 def find_stored_run(out_root: Path, spec_hash: str, version: str) -> Path | None:
     """The newest run under ``out_root`` of this spec hash and code version that is complete
     (:func:`is_complete`), else the newest interrupted one (to resume), else None. A run made
-    by other code (another ``code_version``, or none: ``runner run`` does not record it) is
-    never reused: its cells may differ from what this code would train."""
+    by other code (another ``code_version``, or none: made before pgdlab recorded it) is never
+    reused: its cells may differ from what this code would train."""
     from runner import store
 
     resumable = None
@@ -323,15 +322,6 @@ def is_complete(run_dir: Path, manifest: dict[str, Any] | None = None) -> bool:
     manifest = manifest or store.read_json(run_dir / "manifest.json")
     cells = manifest.get("cells") or []
     return manifest.get("status") == "finished" and all(c.get("status") != "missing" for c in cells)
-
-
-def stamp_code_version(run_dir: Path, version: str) -> None:
-    """Record ``code_version`` in the run's manifest (an added key; nothing else changes)."""
-    from runner import store
-
-    manifest = store.read_json(run_dir / "manifest.json")
-    manifest["code_version"] = version
-    store.write_json(run_dir / "manifest.json", manifest)
 
 
 def judge_stored(run_dir: Path, loaded: LoadedSpec) -> list[ClaimResult]:

@@ -219,3 +219,17 @@ class RunView:
     cells: list[CellResult]
     claims: list[ClaimResult]
     robustness: dict[str, Any] | None = None  # claims.json "robustness" (--check-robustness)
+
+    @classmethod
+    def of(cls, loaded: Any, **parts: Any) -> RunView:
+        """The view of a run whose spec was loaded as ``loaded`` (a
+        :class:`runner.load.LoadedSpec`: the spec, its text and the resolved mapping); ``parts``
+        are the other fields."""
+        from runner.store import dump_yaml
+
+        return cls(
+            spec=loaded.spec,
+            spec_text=loaded.text,
+            resolved_text=dump_yaml(loaded.resolved),
+            **parts,
+        )

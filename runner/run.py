@@ -113,6 +113,9 @@ def _manifest(
         "engine_options": engine_options or {},
         "jobs": jobs,
         "pgdlab_version": __version__,
+        # which code trained the cells (runner.store.code_version): pytest reuses a run only
+        # when its spec and this match
+        "code_version": store.code_version(),
         "cells": entries,
     }
 
@@ -376,10 +379,8 @@ def write_report(
     from runner.report import render_junit, render_report
     from runner.report.index import since_previous, write_index
 
-    view = RunView(
-        spec=loaded.spec,
-        spec_text=loaded.text,
-        resolved_text=store.dump_yaml(loaded.resolved),
+    view = RunView.of(
+        loaded,
         manifest=manifest,
         env=store.read_json(run_dir / "env.json") if (run_dir / "env.json").exists() else {},
         cells=cells,
@@ -459,11 +460,25 @@ def rejudge(
 
 
 def rerender(run_dir: Path) -> None:
-    loaded = load_run_spec(run_dir)
+    view = load_view(run_dir)
+    write_report(
+        run_dir, load_run_spec(run_dir), view.manifest, view.claims, view.cells, view.robustness
+    )
+
+
+def load_view(run_dir: Path, loaded: LoadedSpec | None = None) -> RunView:
+    """The :class:`RunView` of a stored run, as ``runner report`` renders it (``loaded``: its
+    spec, when already loaded, e.g. with another spec file's claims)."""
     manifest = store.read_json(run_dir / "manifest.json")
-    cells = store.load_cells(run_dir, manifest)
-    claims, robustness = store.read_claims(run_dir), store.read_robustness(run_dir)
-    write_report(run_dir, loaded, manifest, claims, cells, robustness)
+    env_path = run_dir / "env.json"
+    return RunView.of(
+        loaded or load_run_spec(run_dir),
+        manifest=manifest,
+        env=store.read_json(env_path) if env_path.exists() else {},
+        cells=store.load_cells(run_dir, manifest),
+        claims=store.read_claims(run_dir),
+        robustness=store.read_robustness(run_dir),
+    )
 
 
 def _rerun(

@@ -1,17 +1,20 @@
 """The run directory: plain files that can be copied anywhere and judged again.
 
 ```
+reports/index.html                  every run below, newest first (runner.report.index)
 reports/<utc>_<spec-name>_<spec-hash8>/
   manifest.json  spec.yaml  spec.resolved.yaml  overrides.txt  env.json  [spec.judged.yaml]
-  cells/<cell_id>/  cell.json  metrics.npz  summary.json  [error.txt]
-  claims.json  report.html  junit.xml
+  cells/<cell_id>/  cell.json  metrics.npz  summary.json  [error.txt]  [snapshot.npz]
+  claims.json  [claims.previous.json]  report.html  junit.xml
   [robustness/cells/<cell_id>/]   --check-robustness: re-run cells, perturbation in cell.json
   [determinism/cells/<cell_id>/]  --check-determinism: re-run cells
 ```
 
-``spec.judged.yaml`` appears when ``runner judge --spec PATH`` re-judged the run with an edited
-spec: its claims and observables are the ones in ``claims.json``; ``spec.yaml`` stays the spec the
-cells were trained with.
+``snapshot.npz`` holds a cell's parameters at the steps where the switch cells that continue it
+start (``first: NAME``); ``claims.previous.json`` the judgement that the last ``runner judge``
+replaced. ``spec.judged.yaml`` appears when ``runner judge --spec PATH`` re-judged the run with
+an edited spec: its claims and observables are the ones in ``claims.json``; ``spec.yaml`` stays
+the spec the cells were trained with.
 
 Every file is written atomically (a temporary file in the same directory, then ``os.replace``),
 so a killed run never leaves a half-written file. A cell is *finished* when its

@@ -199,10 +199,14 @@ def test_a_run_continued_from_its_snapshot_equals_the_straight_run():
     np.testing.assert_array_equal(
         np.concatenate([first.records["loss"], second.records["loss"]]), straight.records["loss"]
     )
-    for ours, ref in zip(jax.tree.leaves(second.params), jax.tree.leaves(straight.params)):
+    for ours, ref in zip(
+        jax.tree.leaves(second.params), jax.tree.leaves(straight.params), strict=True
+    ):
         np.testing.assert_array_equal(ours, ref)
     np.testing.assert_array_equal(second.evaluations["mse"], straight.evaluations["mse"][-1:])
-    for kept, ref in zip(jax.tree.leaves(first.snapshots[8]), jax.tree.leaves(first.params)):
+    for kept, ref in zip(
+        jax.tree.leaves(first.snapshots[8]), jax.tree.leaves(first.params), strict=True
+    ):
         np.testing.assert_array_equal(kept, ref)
 
 

@@ -455,6 +455,7 @@ def check_continuation(
             f"{donor_name!r} ({theirs['eval_every']}) and divide `at` ({switch.at}), so that "
             "its evaluations up to the switch are some of those it takes over",
         )
+
     def shown(value: Any) -> str:
         return "null" if value is None else str(value)
 

@@ -307,26 +307,3 @@ def _unique(name: str, taken: set[str]) -> str:
         candidate = f"{name}_{n}"
     taken.add(candidate.lower())
     return candidate
-
-
-# --- a run directory ---------------------------------------------------------------------------
-
-
-def load_view(run_dir: Path) -> RunView:
-    """The :class:`RunView` of a stored run, as ``runner report`` renders it."""
-    from runner import store
-    from runner.run import load_run_spec
-
-    loaded = load_run_spec(run_dir)
-    manifest = store.read_json(run_dir / "manifest.json")
-    env_path = run_dir / "env.json"
-    return RunView(
-        spec=loaded.spec,
-        spec_text=loaded.text,
-        resolved_text=store.dump_yaml(loaded.resolved),
-        manifest=manifest,
-        env=store.read_json(env_path) if env_path.exists() else {},
-        cells=store.load_cells(run_dir, manifest),
-        claims=store.read_claims(run_dir),
-        robustness=store.read_robustness(run_dir),
-    )

@@ -29,6 +29,7 @@ from runner.report.common import (
     spec_name,
     truncate,
 )
+from runner.report.export import claims_in_report_order, draw_overview
 from runner.results import CellResult, ClaimResult, Evidence, RunView
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).parent.parent / "templates"  # runner/templates (package data)
 
 ERROR_PREVIEW = 160  # characters of a cell's error shown in the sweep grid
-
-_RANK = {"failed": 0, "inconclusive": 1, "holds": 2}
 
 
 def render_report(view: RunView, since: Since | None = None) -> str:
@@ -67,8 +66,9 @@ def jinja_environment() -> jinja2.Environment:
 
 def _context(view: RunView) -> dict[str, Any]:
     manifest, spec = view.manifest, view.spec
-    claims = [_claim_context(claim, view, i) for i, claim in enumerate(view.claims)]
-    claims.sort(key=lambda c: _RANK[c["status"]])  # stable: spec order within each rank
+    claims = claims_in_report_order(
+        [_claim_context(claim, view, i) for i, claim in enumerate(view.claims)], view.claims
+    )
     overrides = manifest.get("overrides") or []
     if isinstance(overrides, str):
         overrides = [overrides]
@@ -160,22 +160,8 @@ def _overview_figures(view: RunView) -> list[dict[str, Any]]:
     """The spec's own ``figures`` (e.g. Fig. 4: loss per optimizer, a colour per frequency)."""
     out = []
     for number, figure in enumerate(getattr(view.spec, "figures", None) or []):
-        part = {
-            "kind": "series",
-            "metric": figure.metric,
-            "selections": [{"label": p.label, "where": dict(p.where)} for p in figure.panels],
-            "log_y": figure.log_y,
-            "log_x": figure.log_x,
-            "window": None,
-            "marks": [[m.step, m.label] for m in figure.marks],
-            "styles": figure.styles,
-            "seeds": figure.seeds,
-        }
         try:
-            if figure.observable is not None:
-                fig = figures.observable_figure(figure, view.spec.observables, view.cells)
-            else:
-                fig = figures.series_figure(part, view.cells)
+            fig = draw_overview(view, figure)  # as `runner report --figures` draws it
             try:
                 svg = Markup(figures.figure_svg(fig, prefix=f"o{number}-"))
             finally:

@@ -18,6 +18,7 @@ from matplotlib.text import Text
 from runner import cli
 from runner.report import export
 from runner.report.figures import build_figures
+from runner.run import load_view
 
 STORED_RUN = Path(__file__).parent / "data" / "regression_1d_smoke_run"
 
@@ -45,7 +46,7 @@ def run_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def view(run_dir: Path):
-    return export.load_view(run_dir)
+    return load_view(run_dir)
 
 
 def _expected_names(view) -> list[str]:
@@ -70,7 +71,7 @@ def test_report_figures_writes_every_figure_of_the_report(run_dir, tmp_path, cap
     code = cli.main(["report", str(run_dir), "--figures", str(out), "--format", "svg"])
     printed = capsys.readouterr().out
     assert code == cli.EXIT_OK
-    view = export.load_view(run_dir)
+    view = load_view(run_dir)
     names = export.figure_names(view)
     assert names == _expected_names(view)
     # as many files as the re-rendered page has figures, each one an SVG document

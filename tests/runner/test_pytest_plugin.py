@@ -167,9 +167,10 @@ def test_a_run_is_reused_only_with_the_same_code(tmp_path):
     run_dir, spec = _fixture_run(tmp_path, version=None)
     spec_hash = content_hash({"resolved": load_spec(spec, profile="smoke").resolved})
     out, version = run_dir.parent, store.code_version()
-    # made by `runner run` (no code version recorded): any code could have trained it
+    # made before runs recorded their code version: any code could have trained it
     assert pytest_plugin.find_stored_run(out, spec_hash, version) is None
-    pytest_plugin.stamp_code_version(run_dir, version)
+    manifest = store.read_json(run_dir / "manifest.json")
+    store.write_json(run_dir / "manifest.json", {**manifest, "code_version": version})
     assert pytest_plugin.find_stored_run(out, spec_hash, version) == run_dir
     assert pytest_plugin.find_stored_run(out, spec_hash, "0" * 64) is None  # other code: stale
     assert pytest_plugin.find_stored_run(out, "f" * 64, version) is None  # another spec
