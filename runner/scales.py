@@ -9,6 +9,10 @@ under it, the runs behind every column: run id, commit, date, machine, seeds, ce
 
 Profiles read from small to large: ``smoke``, ``default``, any other name (alphabetically), then
 ``paper``. A smoke verdict is shown but is not evidence (smoke profiles are informational).
+
+The last column says where a claim goes as the scale grows (:func:`trend`): between the
+smallest and the largest *evidence* run (not smoke) that judged it with a margin, whether the
+margin moved toward PASS, toward FAIL, or stayed within the runs' seed-to-seed noise.
 """
 
 from __future__ import annotations
@@ -158,6 +162,39 @@ def verdict_text(claim: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def _margin(claim: dict[str, Any]) -> float | None:
+    margin = claim.get("margin")
+    if isinstance(margin, (int, float)):
+        return float(margin)
+    if margin in ("inf", "-inf"):
+        return float(margin)
+    return None
+
+
+def trend(claims: list[tuple[str, dict[str, Any]]]) -> str:
+    """Where a claim goes from the smallest to the largest evidence run that judged it with a
+    margin, ``claims`` being ``(profile, claim)`` small to large: ``toward PASS`` or ``toward
+    FAIL`` (the margin moved by more than the larger of the two runs' noise), ``stays``, with
+    the verdicts when they differ (``toward PASS (FAIL -> PASS)``); ``-`` with fewer than two
+    such runs."""
+    judged = [
+        (claim, margin)
+        for profile, claim in claims
+        if profile != "smoke" and (margin := _margin(claim)) is not None
+    ]
+    if len(judged) < 2:
+        return "-"
+    (first, a), (last, b) = judged[0], judged[-1]
+    noise = max(float(first.get("noise") or 0.0), float(last.get("noise") or 0.0))
+    if a == b or (abs(b - a) <= noise if abs(b - a) != float("inf") else False):
+        words = "stays"
+    else:
+        words = "toward PASS" if b > a else "toward FAIL"
+    if first.get("verdict") != last.get("verdict"):
+        words += f" ({first.get('verdict')} -> {last.get('verdict')})"
+    return words
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -170,7 +207,8 @@ def _cell(text: str) -> str:
 
 
 def _claim_rows(profiles: dict[str, RunSummary]) -> list[tuple[str, str, list[str]]]:
-    """(claim id, statement, verdict per profile) in the order the largest run lists them."""
+    """(claim id, statement, [verdict per profile..., trend]) in the order the largest run lists
+    them."""
     order: list[str] = []
     statements: dict[str, str] = {}
     for run in reversed(list(profiles.values())):  # the largest profile's order first
@@ -189,7 +227,8 @@ def _claim_rows(profiles: dict[str, RunSummary]) -> list[tuple[str, str, list[st
             verdict_text(by_profile[name][claim_id]) if claim_id in by_profile[name] else "-"
             for name in profiles
         ]
-        rows.append((claim_id, statements[claim_id], verdicts))
+        judged = [(n, by_profile[n][claim_id]) for n in profiles if claim_id in by_profile[n]]
+        rows.append((claim_id, statements[claim_id], [*verdicts, trend(judged)]))
     return rows
 
 
@@ -207,6 +246,9 @@ def render_markdown(results_root: Path, *, source: str = "results/") -> str:
         "room to spare, in the unit of docs/claims.md; `fragile` means the margin is inside the",
         "seed-to-seed noise; `control holds` marks a negative control that fails as expected.",
         "Smoke profiles are informational: they show the run works, not whether a claim holds.",
+        "*As the scale grows* compares the smallest and the largest evidence run (not smoke) that",
+        "judged the claim: its margin moved toward PASS, toward FAIL, or stayed within their",
+        "noise.",
         "",
     ]
     if not table:
@@ -214,8 +256,10 @@ def render_markdown(results_root: Path, *, source: str = "results/") -> str:
     for spec, profiles in table.items():
         names = list(profiles)
         lines += [f"## {spec}", ""]
-        lines.append("| claim | the paper's statement | " + " | ".join(names) + " |")
-        lines.append("|---|---|" + "---|" * len(names))
+        lines.append(
+            "| claim | the paper's statement | " + " | ".join(names) + " | as the scale grows |"
+        )
+        lines.append("|---|---|" + "---|" * (len(names) + 1))
         for claim_id, statement, verdicts in _claim_rows(profiles):
             cells = [f"`{claim_id}`", _cell(statement), *map(_cell, verdicts)]
             lines.append("| " + " | ".join(cells) + " |")
@@ -247,5 +291,6 @@ __all__ = [
     "newest_by_profile",
     "profile_order",
     "render_markdown",
+    "trend",
     "verdict_text",
 ]

@@ -57,9 +57,10 @@ def test_page_has_a_column_per_profile_and_the_run_behind_each(tmp_path):
         scales.collect(run, results)
     page = scales.render_markdown(results)
     header = next(line for line in page.splitlines() if line.startswith("| claim |"))
-    assert header.endswith("| smoke | default |")  # small to large, whatever the collect order
+    # small to large, whatever the collect order
+    assert header.endswith("| smoke | default | as the scale grows |")
     row = next(line for line in page.splitlines() if line.startswith("| `gn_uniform_rate`"))
-    assert row.endswith("| PASS +0.45 | FAIL -0.12 fragile |")
+    assert row.endswith("| PASS +0.45 | FAIL -0.12 fragile | - |")  # smoke is not evidence
     control = next(line for line in page.splitlines() if "`control_gd_uniform`" in line)
     assert "FAIL -inf control holds" in control
     assert "`results/regression_1d/default/r_default`" in page
@@ -81,7 +82,7 @@ def test_newest_run_of_a_profile_wins(tmp_path):
     page = scales.render_markdown(results)
     assert "| `gn_rate_is_lr` | " in page
     assert next(line for line in page.splitlines() if "`gn_rate_is_lr`" in line).endswith(
-        "| INCONCLUSIVE |"
+        "| INCONCLUSIVE | - |"
     )
     assert "default/new`" in page and "default/old`" not in page
 
@@ -116,3 +117,26 @@ def test_cli_collects_writes_and_checks(tmp_path, capsys):
     assert main(["results", *paths, "--check"]) == 1
     assert main(["results", *paths, "--collect", str(tmp_path)]) == 4
     assert "not a judged run directory" in capsys.readouterr().err
+
+
+def _judged(verdict, margin, noise=None, expected="pass"):
+    return {"verdict": verdict, "margin": margin, "noise": noise, "expected": expected}
+
+
+def test_trend_compares_the_smallest_and_largest_evidence_runs():
+    toward_pass = [("default", _judged("FAIL", -0.3, 0.05)), ("paper_cpu", _judged("PASS", 0.1))]
+    assert scales.trend(toward_pass) == "toward PASS (FAIL -> PASS)"
+    away = [
+        ("default", _judged("PASS", 0.4)),
+        ("big", _judged("PASS", 0.3)),
+        ("paper", _judged("PASS", 0.1)),
+    ]
+    assert scales.trend(away) == "toward FAIL"
+    within_noise = [("default", _judged("FAIL", -0.3, 0.2)), ("paper", _judged("FAIL", -0.2, 0.05))]
+    assert scales.trend(within_noise) == "stays"
+    smoke_ignored = [("smoke", _judged("PASS", 5.0)), ("default", _judged("FAIL", -0.3))]
+    assert scales.trend(smoke_ignored) == "-"  # one evidence run: no trend
+    no_margin = [("default", _judged("INCONCLUSIVE", None)), ("paper", _judged("PASS", 0.2))]
+    assert scales.trend(no_margin) == "-"
+    infinite = [("default", _judged("FAIL", "-inf")), ("paper", _judged("FAIL", "-inf"))]
+    assert scales.trend(infinite) == "stays"
