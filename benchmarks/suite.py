@@ -22,7 +22,7 @@ that changed. Either way ``--json PATH`` writes the measurements.
     python benchmarks/suite.py --compare BASELINE.json [--json PATH] ...
     python benchmarks/suite.py --compare BASELINE.json --from NEW.json   # compare two files
 
-The full default suite takes about 21 minutes on the 2-core machine (an hour before the
+The full default suite takes about 19 minutes on the 2-core machine (an hour before the
 speed work: one core, slower LM steps).
 """
 
