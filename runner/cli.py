@@ -983,7 +983,12 @@ def cmd_results(args) -> int:
             print(f"collected: {scales.collect(run_dir, args.results)}")
         except scales.NotARunError as problem:
             raise UsageError(str(problem)) from None
-    page = scales.render_markdown(args.results, source=f"{args.results.as_posix().rstrip('/')}/")
+    try:
+        page = scales.render_markdown(
+            args.results, source=f"{args.results.as_posix().rstrip('/')}/"
+        )
+    except scales.AnswersError as problem:
+        raise UsageError(str(problem)) from None
     current = args.page.read_text() if args.page.is_file() else None
     if args.check:
         if current == page:

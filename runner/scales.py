@@ -10,6 +10,11 @@ under it, the runs behind every column: run id, commit, date, machine, seeds, ce
 Profiles read from small to large: ``smoke``, ``default``, any other name (alphabetically), then
 ``paper``. A smoke verdict is shown but is not evidence (smoke profiles are informational).
 
+``results/answers.yaml`` (optional) holds the answer to "is it the paper or the scale?" for
+claims, written by whoever read the runs: ``{spec: {claim id: text}}``. The page shows each
+under its spec's table; an answer for a spec or claim that no collected run has is an error
+(:class:`AnswersError`), so an answer cannot outlive its claim unnoticed.
+
 The last column says where a claim goes as the scale grows (:func:`trend`): between the
 smallest and the largest *evidence* run (not smoke) that judged it with a margin, whether the
 margin moved toward PASS, toward FAIL, or stayed within the runs' seed-to-seed noise.
@@ -130,6 +135,38 @@ def collected(results_root: Path) -> list[RunSummary]:
     return sorted(runs, key=lambda r: (r.spec_name, r.profile, r.created, r.run_id))
 
 
+ANSWERS = "answers.yaml"
+
+
+class AnswersError(ValueError):
+    """``results/answers.yaml`` is malformed or answers a claim no collected run has."""
+
+
+def read_answers(results_root: Path, runs: list[RunSummary]) -> dict[str, dict[str, str]]:
+    """``results/answers.yaml`` as ``{spec: {claim id: text}}`` (empty when there is none),
+    checked against the claims of ``runs``."""
+    path = Path(results_root) / ANSWERS
+    if not path.is_file():
+        return {}
+    import yaml
+
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise AnswersError(f"{path}: expected a mapping of spec -> {{claim id: text}}")
+    known: dict[str, set[str]] = {}
+    for run in runs:
+        known.setdefault(run.spec_name, set()).update(c["id"] for c in run.claims)
+    for spec, answers in data.items():
+        if spec not in known:
+            raise AnswersError(f"{path}: {spec}: no collected run of this spec ({sorted(known)})")
+        for claim_id, text in answers.items():
+            if claim_id not in known[spec]:
+                raise AnswersError(f"{path}: {spec}.{claim_id}: no such claim in its runs")
+            if not isinstance(text, str) or not text.strip():
+                raise AnswersError(f"{path}: {spec}.{claim_id}: the answer must be text")
+    return {spec: {k: " ".join(v.split()) for k, v in a.items()} for spec, a in data.items()}
+
+
 def profile_order(name: str) -> tuple[int, str]:
     """smoke, default, any other profile by name, paper."""
     rank = {"smoke": 0, "default": 1, "paper": 3}.get(name, 2)
@@ -235,7 +272,9 @@ def _claim_rows(profiles: dict[str, RunSummary]) -> list[tuple[str, str, list[st
 def render_markdown(results_root: Path, *, source: str = "results/") -> str:
     """The page, from the summaries under ``results_root`` alone."""
     results_root = Path(results_root)
-    table = newest_by_profile(collected(results_root))
+    runs = collected(results_root)
+    table = newest_by_profile(runs)
+    answers = read_answers(results_root, runs)
     lines = [
         f"# {PAGE_TITLE}",
         "",
@@ -263,6 +302,9 @@ def render_markdown(results_root: Path, *, source: str = "results/") -> str:
         for claim_id, statement, verdicts in _claim_rows(profiles):
             cells = [f"`{claim_id}`", _cell(statement), *map(_cell, verdicts)]
             lines.append("| " + " | ".join(cells) + " |")
+        if answers.get(spec):
+            lines += ["", f"Is it the paper or the scale? (`{source}{ANSWERS}`)", ""]
+            lines += [f"- `{claim_id}`: {text}" for claim_id, text in answers[spec].items()]
         lines += ["", "| profile | run | commit | date | machine | seeds | cells | wall |"]
         lines.append("|---|---|---|---|---|---|---|---|")
         for name, run in profiles.items():
@@ -284,6 +326,7 @@ def render_markdown(results_root: Path, *, source: str = "results/") -> str:
 
 
 __all__ = [
+    "AnswersError",
     "NotARunError",
     "RunSummary",
     "collect",

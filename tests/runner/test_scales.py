@@ -140,3 +140,23 @@ def test_trend_compares_the_smallest_and_largest_evidence_runs():
     assert scales.trend(no_margin) == "-"
     infinite = [("default", _judged("FAIL", "-inf")), ("paper", _judged("FAIL", "-inf"))]
     assert scales.trend(infinite) == "stays"
+
+
+def test_answers_are_shown_under_their_spec_and_checked(tmp_path, capsys):
+    results = tmp_path / "results"
+    scales.collect(STORED, results)
+    (results / "answers.yaml").write_text(
+        "regression_1d:\n  gn_clears_every_mode: >-\n    Needs the 2 000 steps\n    of the paper.\n"
+    )
+    page = scales.render_markdown(results)
+    assert "- `gn_clears_every_mode`: Needs the 2 000 steps of the paper." in page
+    assert page.index("Is it the paper or the scale?") < page.index("| profile | run |")
+    (results / "answers.yaml").write_text("regression_1d:\n  no_such_claim: text\n")
+    with pytest.raises(scales.AnswersError, match="regression_1d.no_such_claim: no such claim"):
+        scales.render_markdown(results)
+    paths = ["--results", str(results), "--page", str(tmp_path / "page.md")]
+    assert main(["results", *paths]) == 4
+    assert "no such claim" in capsys.readouterr().err
+    (results / "answers.yaml").write_text("lemmas:\n  x: text\n")
+    with pytest.raises(scales.AnswersError, match="lemmas: no collected run"):
+        scales.render_markdown(results)
