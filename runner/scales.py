@@ -22,13 +22,14 @@ margin moved toward PASS, toward FAIL, or stayed within the runs' seed-to-seed n
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from runner import store
+from runner.report.common import as_float
 from runner.text import count, number
 
 SUMMARY_FILES = ("claims.json", "manifest.json", "env.json")
@@ -74,10 +75,7 @@ class RunSummary:
         return sorted({c["seed"] for c in self.manifest.get("cells", []) if "seed" in c})
 
     def wall_seconds(self) -> float | None:
-        start, end = self.manifest.get("created"), self.manifest.get("finished")
-        if not (start and end):
-            return None
-        return (_stamp(end) - _stamp(start)).total_seconds()
+        return store.wall_seconds(self.manifest)
 
     def commit(self) -> str:
         git = self.env.get("git") or {}
@@ -93,10 +91,6 @@ class RunSummary:
         devices = [d for d in self.env.get("jax_devices", []) if not str(d).startswith("cpu")]
         parts = [f"{cpus} cores" if cpus else None, processor, *devices]
         return ", ".join(p for p in parts if p)
-
-
-def _stamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class NotARunError(ValueError):
@@ -200,12 +194,9 @@ def verdict_text(claim: dict[str, Any]) -> str:
 
 
 def _margin(claim: dict[str, Any]) -> float | None:
-    margin = claim.get("margin")
-    if isinstance(margin, (int, float)):
-        return float(margin)
-    if margin in ("inf", "-inf"):
-        return float(margin)
-    return None
+    """The claim's margin as a number (``"inf"`` after the JSON round trip too); None if none."""
+    margin = as_float(claim.get("margin"))
+    return None if math.isnan(margin) else margin
 
 
 def trend(claims: list[tuple[str, dict[str, Any]]]) -> str:

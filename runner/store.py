@@ -401,15 +401,25 @@ def previous_seconds(out_root: Path, spec_name: str) -> dict[str, float]:
     return seconds
 
 
+def wall_seconds(manifest: dict[str, Any]) -> float | None:
+    """A run's wall time from its manifest (``created`` -> ``finished``); None when either is
+    missing (a run still going, or interrupted before the manifest was finished)."""
+    start, end = manifest.get("created"), manifest.get("finished")
+    if not (start and end):
+        return None
+
+    def stamp(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    return (stamp(end) - stamp(start)).total_seconds()
+
+
 def run_timing(run_dir: Path) -> dict[str, Any]:
     """A finished run's wall time (manifest ``created`` -> ``finished``), cell seconds summed by
     optimizer, and its verdicts when judged (what the benchmarks report for a default profile)."""
     manifest = read_json(run_dir / "manifest.json")
     claims_path = run_dir / "claims.json"
     claims = read_json(claims_path)["claims"] if claims_path.exists() else []
-
-    def stamp(text: str) -> datetime:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
     by_optimizer: dict[str, float] = {}
     for cell in manifest["cells"]:
@@ -419,7 +429,7 @@ def run_timing(run_dir: Path) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "profile": manifest.get("profile"),
         "cells": len(manifest["cells"]),
-        "wall_s": (stamp(manifest["finished"]) - stamp(manifest["created"])).total_seconds(),
+        "wall_s": wall_seconds(manifest),
         "cell_seconds_by_optimizer": by_optimizer,
         "verdicts": {c["id"]: c["verdict"] for c in claims},
     }
