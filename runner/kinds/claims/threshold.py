@@ -9,6 +9,7 @@ from pydantic import Field
 from runner.kinds.claims.base import (
     Comparison,
     GroupReduce,
+    Stop,
     groups_field,
     verdict,
 )
@@ -24,7 +25,13 @@ from runner.kinds.claims.seeds import (
     per_seed,
     spread,
 )
-from runner.kinds.claims.selection import OneSelectionClaim, cell_ids, checked_groups, table
+from runner.kinds.claims.selection import (
+    OneSelectionClaim,
+    cell_ids,
+    checked_groups,
+    distinct,
+    table,
+)
 from runner.kinds.claims.sentences import (
     apart,
     group_sentence,
@@ -36,12 +43,14 @@ from runner.kinds.claims.sentences import (
 )
 from runner.kinds.observables import describe
 from runner.results import Evidence
-from runner.text import count, number
+from runner.text import count, number, value
 
 
 class ThresholdClaim(OneSelectionClaim):
     """The observable against a fixed value: in every group (``all``), in some group (``any``),
-    or after reducing each seed's groups (``max``/``min``/``median``/``mean``)."""
+    or after reducing each seed's groups (``max``/``min``/``median``/``mean``). With
+    ``for_each`` the selection is split by a sweep key and the bound must hold at every value
+    of it (the margin is the smallest)."""
 
     margin_text: ClassVar[str] = (
         "the seed-aggregated value (of the deciding group, or the reduction over groups) "
@@ -57,6 +66,11 @@ class ThresholdClaim(OneSelectionClaim):
     )
     op: Comparison = Field(description="how the observable compares with `value`")
     value: float = Field(description="the bound, in the observable's units")
+    for_each: str | None = Field(
+        None,
+        description="a sweep key: judge at every value of it (the selection restricted to that "
+        "value); the bound must hold at all",
+    )
 
     example: ClassVar[dict[str, Any]] = {
         "id": "gd_keeps_error",
@@ -80,14 +94,65 @@ class ThresholdClaim(OneSelectionClaim):
             body = (
                 f"the {self.reduce} over {scope(self.groups, group, 'its')} of {subject} is {test}"
             )
-        return f"{in_cells(self.where)}, {body} ({self.aggregate} over seeds)."
+        each = f" at every value of {self.for_each}" if self.for_each else ""
+        return f"{in_cells(self.where)}, {body}{each} ({self.aggregate} over seeds)."
+
+    def sweep_refs(self):
+        return [(("for_each",), self.for_each)] if self.for_each is not None else []
 
     def judge(self, context):
+        if self.for_each is not None:
+            return self._judge_for_each(context)
         t = table(context, self.observable, self.where)
         groups, _ = checked_groups(self, [t], self.groups)
         if self.reduce in ("all", "any"):
             return self._per_group(context, t, groups)
         return self._reduced(context, t, groups)
+
+    def _judge_for_each(self, context):
+        """The claim at every value of ``for_each``, each judged as a claim of its own whose
+        ``where`` adds that value; all must hold. A value that ends early (:class:`Stop`) ends
+        the claim."""
+        key = self.for_each
+        points: list[Any] = []
+        for cell in context.matching(self.where):
+            selector = cell.selector()
+            if key not in selector:
+                raise Stop("ERROR", f"for_each {key!r} is not a key of cell {cell.cell_id}")
+            points = distinct([*points, selector[key]])
+        if all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in points):
+            points.sort()
+        parts = [
+            (p, self.model_copy(update={"where": {**self.where, key: p}, "for_each": None}))
+            for p in points
+        ]
+        judged = [(p, claim.judge(context)) for p, claim in parts]
+        passed = all(part.verdict == "PASS" for _, part in judged)
+        margins = [part for _, part in judged if part.margin is not None]
+        deciding = min(margins, key=lambda part: part.margin) if margins else None
+        sentence = f"At {key} = " + "; at ".join(
+            f"{value(p)}: {part.observed_sentence.rstrip('.')}" for p, part in judged
+        )
+        held = sum(part.verdict == "PASS" for _, part in judged)
+        sentence += f". Holds at {held} of {count(len(judged), 'value')} of {key}."
+        return self.result(
+            context,
+            verdict(passed),
+            sentence,
+            observed={
+                "for_each": key,
+                "points": points,
+                "at": {value(p): part.observed for p, part in judged},
+            },
+            margin=None if deciding is None else deciding.margin,
+            noise=None if deciding is None else deciding.noise,
+            evidence=[
+                Evidence(f"{key}={value(p)}: {e.label}", e.values, e.cell_id, e.passed)
+                for p, part in judged
+                for e in part.evidence
+            ],
+            cells=distinct(c for _, part in judged for c in part.cells),
+        )
 
     def above(self) -> bool:
         return self.op in (">", ">=")

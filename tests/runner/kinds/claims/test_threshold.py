@@ -148,3 +148,42 @@ def test_a_reduction_over_groups_has_a_relative_margin_and_noise():
     assert result.margin == pytest.approx((result.observed["value"] - 0.3) / 0.3)
     half = (result.observed["ci95"][1] - result.observed["ci95"][0]) / 2
     assert result.noise == pytest.approx(half / 0.3) and len(per_seed) == 3
+
+
+def test_threshold_for_each_value_of_a_sweep_key():
+    """``for_each``: the bound at every alpha (one cell per seed each); all values must hold,
+    the margin is the worst value's, and one failing value fails the claim."""
+    cells = [
+        grokking_cell("lm", a, 10, t, seed=s)
+        for a, t in ((1, 60), (2, 80), (4, 500))
+        for s in (0, 1)
+    ]
+    observables = {"t_test": {"kind": "crossing", "metric": "accuracy", "above": 0.9}}
+    base = {"kind": "threshold", "observable": "t_test", "where": {"optimizer": "lm"}}
+    holds = grokking_judge(
+        {**base, "op": "<", "value": 1000, "for_each": "model.alpha"}, cells, observables
+    )
+    assert holds.verdict == "PASS"
+    assert holds.observed["points"] == [1.0, 2.0, 4.0]
+    assert "at every value of model.alpha" in holds.expected_sentence
+    assert "Holds at 3 of 3 values of model.alpha" in holds.observed_sentence
+    assert holds.margin == pytest.approx((1000 - 500) / 1000)
+    assert {row.label.split(":")[0] for row in holds.evidence} == {
+        "model.alpha=1",
+        "model.alpha=2",
+        "model.alpha=4",
+    }
+    fails = grokking_judge(
+        {**base, "op": "<", "value": 100, "for_each": "model.alpha"}, cells, observables
+    )
+    assert fails.verdict == "FAIL" and "Holds at 2 of 3" in fails.observed_sentence
+    assert fails.margin == pytest.approx((100 - 500) / 100)
+    # without for_each the selection has three cells per seed: the claim asks for where
+    ambiguous = grokking_judge({**base, "op": "<", "value": 1000}, cells, observables)
+    assert ambiguous.verdict == "ERROR" and "model.alpha" in ambiguous.reason
+
+
+def test_threshold_for_each_must_be_a_sweep_key():
+    claim = {"kind": "threshold", "observable": "final_rel", "where": {"optimizer": "gd"}}
+    with pytest.raises(ValueError, match="for_each 'model.width' is not a sweep key"):
+        make_spec([{"id": "c", **claim, "op": "<", "value": 1, "for_each": "model.width"}])
