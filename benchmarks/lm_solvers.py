@@ -56,10 +56,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="keep cells whose sweep point has this value (repeatable); default: every point",
+        help="keep cells whose sweep point has this value (repeatable: values of one key are "
+        "alternatives, different keys must all match); default: every point",
     )
     parser.add_argument("--after", type=int, nargs="*", default=[50, 200])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--cg-max-iterations",
+        type=int,
+        default=None,
+        help="CG's iteration cap instead of the cell's (to see what a starved CG gives)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke profile, checkpoints 0 and 5")
     parser.add_argument("--json", default=None, help="write the rows as JSON here ('-': stdout)")
     args = parser.parse_args(argv)
@@ -76,24 +83,27 @@ def selected_cells(args: argparse.Namespace) -> list[Any]:
     from runner.plan import plan
 
     loaded = load_spec(args.spec, profile=args.profile)
-    wanted = {}
+    wanted: dict[str, list[Any]] = {}
     for item in args.where:
         key, _, value = item.partition("=")
-        wanted[key] = yaml.safe_load(value)
+        wanted.setdefault(key, []).append(yaml.safe_load(value))
     cells = [
         cell
         for cell in plan(loaded.spec, loaded.resolved)
         if cell.optimizer == args.optimizer
         and cell.seed == loaded.spec.sweep.seeds[0]
-        and all(cell.point.get(k) == v for k, v in wanted.items())
+        and all(cell.point.get(k) in values for k, values in wanted.items())
     ]
     if not cells:
         raise SystemExit(f"no cell of optimizer {args.optimizer!r} matches {wanted or 'any point'}")
     return cells
 
 
-def measure_cell(cell: Any, after: list[int], repeats: int) -> list[dict[str, Any]]:
-    """One row per checkpoint (step 0, then each of ``after``) of ``cell``."""
+def measure_cell(
+    cell: Any, after: list[int], repeats: int, cg_cap: int | None = None
+) -> list[dict[str, Any]]:
+    """One row per checkpoint (step 0, then each of ``after``) of ``cell``; ``cg_cap`` replaces
+    the cell's CG iteration cap in the measured CG solve (not in the training steps)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -114,7 +124,7 @@ def measure_cell(cell: Any, after: list[int], repeats: int) -> list[dict[str, An
         "cg": scale_by_levenberg_marquardt(
             damping,
             solver="cg",
-            cg_max_iterations=lm.cg_max_iterations,
+            cg_max_iterations=cg_cap or lm.cg_max_iterations,
             cg_tol=lm.cg_tol,
             cg_tol_kind=lm.cg_tol_kind,
         ),
@@ -201,7 +211,7 @@ def main(argv: list[str]) -> int:
     jax.config.update("jax_enable_x64", True)  # the float64 reference; the cells stay float32
     rows = []
     for cell in selected_cells(args):
-        rows += measure_cell(cell, args.after, args.repeats)
+        rows += measure_cell(cell, args.after, args.repeats, args.cg_max_iterations)
     out = sys.stderr if args.json == "-" else sys.stdout
     print_rows(rows, out)
     result = {
