@@ -230,8 +230,10 @@ class TrainResult:
     ``first_chunk_s`` the first chunk with its compilation.
     ``snapshots`` (``train(snapshot_at=(k, ...))``): step -> the parameters after it, on the
     host (none after the run diverged).
-    Steps count from ``train(start_step=...)``: ``eval_steps`` and ``diverged_at`` are absolute,
-    ``steps_done`` is the number of steps this call ran.
+    Steps count from ``start_step`` (``train(start_step=...)``): ``eval_steps`` and
+    ``diverged_at`` are absolute, ``steps_done`` is the number of steps run.
+    ``stopped``: ``train(stop_when=...)`` ended the run before its last step; pass the result as
+    ``train(resume=...)`` to finish it (``params`` and ``opt_state`` are where it stopped).
     """
 
     params: Any
@@ -243,6 +245,40 @@ class TrainResult:
     steps_done: int
     timings: dict[str, float] = field(default_factory=dict)
     snapshots: dict[int, Any] = field(default_factory=dict)
+    start_step: int = 0
+    stopped: bool = False
+
+    @property
+    def end_step(self) -> int:
+        """The step after the last one run (absolute)."""
+        return self.start_step + self.steps_done
+
+    def then(self, later: TrainResult) -> TrainResult:
+        """This (stopped) run joined with ``later``, the run that resumed it: one result, as if
+        trained in one call (records and evaluations concatenated, timings added)."""
+        if later.start_step != self.end_step:
+            raise ValueError(f"a run resumed at step {later.start_step}, not {self.end_step}")
+        records = {k: np.concatenate([self.records[k], later.records[k]]) for k in later.records}
+        evaluations = {
+            k: np.concatenate([self.evaluations[k], later.evaluations[k]])
+            for k in later.evaluations
+        }
+        timings = {k: self.timings.get(k, 0) + later.timings.get(k, 0) for k in later.timings}
+        if "first_chunk_s" in self.timings:  # the run's first chunk is this part's
+            timings["first_chunk_s"] = self.timings["first_chunk_s"]
+        return TrainResult(
+            params=later.params,
+            opt_state=later.opt_state,
+            records=records,
+            eval_steps=np.concatenate([self.eval_steps, later.eval_steps]),
+            evaluations=evaluations,
+            diverged_at=later.diverged_at,  # a stopped run had not diverged
+            steps_done=self.steps_done + later.steps_done,
+            timings=timings,
+            snapshots={**self.snapshots, **later.snapshots},
+            start_step=self.start_step,
+            stopped=later.stopped,
+        )
 
 
 def _chunk_sizes(steps: int, eval_every: int | None) -> list[int]:
@@ -301,8 +337,10 @@ def _loop(
     start_step: int = 0,
     evaluate_first: bool = True,
     snapshot_at: Sequence[int] = (),
+    stop_when: Callable[[int], bool] | None = None,
 ) -> TrainResult:
     axis = 1 if batched else 0
+    stopped = False
     snapshots: dict[int, Any] = {}
     record_parts: list[dict[str, Any]] = []
     eval_parts: list[dict[str, Any]] = []
@@ -344,6 +382,9 @@ def _loop(
             on_chunk(start_step + done)
         if np.all(diverged_at >= 0):
             break
+        if stop_when is not None and done < steps and stop_when(start_step + done):
+            stopped = True
+            break
     timings["total_s"] = time.perf_counter() - start
     timings["compile_s"] = clock.seconds()
     timings["compilations"] = clock.compilations
@@ -361,6 +402,8 @@ def _loop(
         steps_done=done,
         timings=timings,
         snapshots=snapshots,
+        start_step=start_step,
+        stopped=stopped,
     )
 
 
@@ -380,6 +423,8 @@ def train(
     start_step: int = 0,
     evaluate_first: bool = True,
     snapshot_at: Sequence[int] = (),
+    stop_when: Callable[[int], bool] | None = None,
+    resume: TrainResult | None = None,
 ) -> TrainResult:
     """Train one run for ``steps`` steps, evaluating every ``eval_every`` steps (and at step 0).
 
@@ -398,20 +443,35 @@ def train(
     ``data`` is any pytree whose leaves share a leading example axis, ``(inputs, targets)`` for the
     objectives in :mod:`core.objectives`. ``on_chunk(steps_done)`` is called on the host after
     every chunk (progress display).
+
+    ``stop_when(step)``, called on the host after every chunk but the last, ends the run early
+    when it returns True (a time limit); the result then has ``stopped`` set. ``resume``, such a
+    stopped result (or one read back from disk, its ``params`` and ``opt_state`` given as their
+    lists of leaves), finishes that run: pass the arguments of the first call again and the
+    result is the whole run, bit for bit what one uninterrupted call gives (the step counter,
+    the optimizer's state and the chunk boundaries continue where they stopped).
     """
     if sampler is None:
         sampler = BatchSampler.full_batch(jax.tree.leaves(data)[0].shape[0])
+    if resume is not None:
+        if not resume.stopped or resume.start_step != start_step:
+            raise ValueError("resume must be a stopped run of the same call (its start_step)")
+        steps -= resume.steps_done
+        start_step, evaluate_first = resume.end_step, False
+        params = jax.tree.unflatten(jax.tree.structure(params), jax.tree.leaves(resume.params))
     start = time.perf_counter()
     with CompileClock() as clock:
-        state = TrainState(
-            params,
-            _init_opt_state(optimizer, hparams, params),
-            jnp.asarray(start_step, jnp.int32),
-        )
+        opt_state = _init_opt_state(optimizer, hparams, params)
+        if resume is not None:  # the stopped run's state, in the structure a fresh one has
+            opt_state = jax.tree.unflatten(
+                jax.tree.structure(opt_state),
+                [jnp.asarray(x) for x in jax.tree.leaves(resume.opt_state)],
+            )
+        state = TrainState(params, opt_state, jnp.asarray(start_step, jnp.int32))
         run_eval = (
             None if evaluate is None else (lambda p: _evaluate(evaluate, objective, p, eval_data))
         )
-        return _loop(
+        result = _loop(
             lambda s, n: _run_chunk(s, objective, data, hparams, sampler, optimizer, n),
             run_eval,
             state,
@@ -424,7 +484,9 @@ def train(
             start_step=start_step,
             evaluate_first=evaluate_first,
             snapshot_at=snapshot_at,
+            stop_when=stop_when,
         )
+    return result if resume is None else resume.then(result)
 
 
 def shard_runs(tree: Any, devices: Sequence[jax.Device] | None) -> Any:

@@ -57,6 +57,21 @@ class CellOutcome:
     continued_from: str | None = None  # the donor cell whose kept parameters it started from
 
 
+class Paused(Exception):
+    """A cell stopped at its deadline between two chunks: ``phases`` (name ->
+    :class:`core.training.TrainResult`, the last one stopped) are what it trained so far, to be
+    kept (:func:`runner.store.write_paused`) and resumed; ``wall_seconds`` its time so far."""
+
+    def __init__(self, phases: dict[str, training.TrainResult], wall_seconds: float):
+        super().__init__(f"paused in phase {list(phases)[-1]!r}")
+        self.phases = phases
+        self.wall_seconds = wall_seconds
+
+    @property
+    def steps_done(self) -> int:
+        return max(result.end_step for result in self.phases.values())
+
+
 def run_cell(
     params_config: dict[str, Any],
     on_chunk: Callable[[int], None] | None = None,
@@ -64,6 +79,8 @@ def run_cell(
     perturbation: dict[str, Any] | None = None,
     snapshots: tuple[int, ...] = (),
     donor_dir: Path | None = None,
+    deadline: float | None = None,
+    paused: tuple[dict[str, training.TrainResult], float] | None = None,
 ):
     """Train one cell described by its resolved parameters and return its :class:`CellOutcome`.
 
@@ -75,10 +92,18 @@ def run_cell(
 
     ``snapshots``: steps after which to keep the parameters (for the cells that continue this
     one). ``donor_dir``: the folder of the cell a continuing switch continues (where to look for
-    its kept parameters; see :class:`runner.kinds.optimizers.Switch`)."""
+    its kept parameters; see :class:`runner.kinds.optimizers.Switch`).
+
+    ``deadline`` (``time.time()`` seconds, ``runner run --time-limit``): a training phase that
+    passes it stops after its current chunk and the cell raises :class:`Paused`. ``paused``
+    (:func:`runner.store.read_paused`): what a paused run of this cell kept; its finished phases
+    are taken as they are and its stopped phase continues where it stopped, so the outcome is
+    the one an uninterrupted run gives."""
     precision = params_config["train"]["precision"]
     with jax.enable_x64(precision == "float64"):
-        return _run_cell(params_config, on_chunk, perturbation, tuple(snapshots), donor_dir)
+        return _run_cell(
+            params_config, on_chunk, perturbation, tuple(snapshots), donor_dir, deadline, paused
+        )
 
 
 ROUNDING = "rounding"  # the perturbation kind run_cell knows
@@ -152,6 +177,16 @@ class _Setup:
     m: int
     eval_data: dict[str, Any]
     applied: dict[str, Any] | None
+    deadline: float | None = None
+    # a paused run's phases (read back) and this run's, by phase name (see run_cell)
+    kept: dict[str, training.TrainResult] = field(default_factory=dict)
+    phases: dict[str, training.TrainResult] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+    earlier_seconds: float = 0.0  # the wall seconds of the paused runs before this one
+
+    def seconds(self) -> float:
+        """The cell's wall seconds, the paused runs' included."""
+        return self.earlier_seconds + time.perf_counter() - self.started
 
     def eval_data_for(self, optimizer: Any) -> dict[str, Any]:
         """The evaluation inputs with ``optimizer``'s lemma rates (the metrics that compare
@@ -170,14 +205,29 @@ class _Setup:
         return {**self.eval_data, "lemma_rate": rate}
 
     def train(
-        self, optimizer: Any, params: Any, *, lemmas_of: Any = None, **options: Any
+        self,
+        optimizer: Any,
+        params: Any,
+        *,
+        phase: str = "main",
+        lemmas_of: Any = None,
+        **options: Any,
     ) -> training.TrainResult:
         """Train with ``optimizer`` from ``params`` (``options``: steps, eval_every,
         start_step, evaluate_first, snapshot_at, on_chunk), compiled once per structure; the
-        metrics' lemma rates are those of ``lemmas_of`` (default: ``optimizer``)."""
+        metrics' lemma rates are those of ``lemmas_of`` (default: ``optimizer``).
+
+        ``phase`` names this training call within the cell: a paused run's result for it is
+        taken (finished) or resumed (stopped); past the deadline it stops and the cell raises
+        :class:`Paused`."""
+        kept = self.kept.get(phase)
+        if kept is not None and not kept.stopped:
+            self.phases[phase] = kept
+            return kept
         dtype = jax.tree.leaves(params)[0].dtype
         hparams = {k: jnp.asarray(v, dtype) for k, v in optimizer.hyperparameters().items()}
-        return training.train(
+        deadline = self.deadline
+        result = training.train(
             self.objective,
             factory(optimizer.structure()),
             params,
@@ -186,8 +236,30 @@ class _Setup:
             eval_data=self.eval_data_for(lemmas_of or optimizer),
             sampler=self.sampler,
             hparams=hparams,
+            stop_when=None if deadline is None else (lambda _: time.time() >= deadline),
+            resume=kept,
             **options,
         )
+        self.phases[phase] = result
+        if result.stopped:
+            raise Paused(dict(self.phases), self.seconds())
+        return result
+
+
+def _kept_phases(
+    params: Any, phases: dict[str, training.TrainResult]
+) -> dict[str, training.TrainResult]:
+    """A paused run's phases with their parameters and snapshots back in ``params``' structure
+    (the optimizer state stays a list of leaves: :func:`core.training.train` restores it)."""
+    structure = jax.tree.structure(params)
+    return {
+        name: dataclasses.replace(
+            result,
+            params=jax.tree.unflatten(structure, result.params),
+            snapshots={k: jax.tree.unflatten(structure, v) for k, v in result.snapshots.items()},
+        )
+        for name, result in phases.items()
+    }
 
 
 def _setup(config: dict[str, Any], perturbation: dict[str, Any] | None) -> _Setup:
@@ -230,12 +302,18 @@ def _run_cell(
     perturbation: dict[str, Any] | None = None,
     snapshots: tuple[int, ...] = (),
     donor_dir: Path | None = None,
+    deadline: float | None = None,
+    paused: tuple[dict[str, training.TrainResult], float] | None = None,
 ) -> CellOutcome:
     start = time.perf_counter()
     setup = _setup(config, perturbation)
+    setup.started, setup.deadline = start, deadline
+    if paused is not None:
+        setup.kept = _kept_phases(setup.params, paused[0])
+        setup.earlier_seconds = paused[1]
     train_cfg = config["train"]
     if config.get("continues"):
-        return _run_continuation(config, setup, on_chunk, donor_dir, start)
+        return _run_continuation(config, setup, on_chunk, donor_dir)
     result = setup.train(
         setup.kinds.optimizer,
         setup.params,
@@ -244,7 +322,7 @@ def _run_cell(
         on_chunk=on_chunk,
         snapshot_at=tuple(snapshots),
     )
-    return _outcome(setup, result, time.perf_counter() - start)
+    return _outcome(setup, result, setup.seconds())
 
 
 def _outcome(
@@ -278,7 +356,6 @@ def _run_continuation(
     setup: _Setup,
     on_chunk: Callable[[int], None] | None,
     donor_dir: Path | None,
-    start: float,
 ) -> CellOutcome:
     """A switch that continues its donor's cell (``continues``, :mod:`runner.plan`): the first
     ``at`` steps are the donor's, read from its folder when it kept its parameters at ``at``
@@ -296,7 +373,7 @@ def _run_continuation(
         prefix = store.read_continuation(donor_dir, continues["hash"], at)
     timings: dict[str, Any] = {}
     continued_from = None
-    if prefix is not None:
+    if prefix is not None and "first" not in setup.kept:
         leaves, stored = prefix
         params = jax.tree.unflatten(jax.tree.structure(setup.params), leaves)
         first = _first_phase(stored, at)
@@ -305,6 +382,7 @@ def _run_continuation(
         result = setup.train(
             switch.first,
             setup.params,
+            phase="first",
             steps=at,
             eval_every=donor_train["eval_every"],
             on_chunk=on_chunk,
@@ -319,12 +397,13 @@ def _run_continuation(
             at,
         )
         if at not in result.snapshots:  # diverged during the shared steps
-            return _outcome(setup, result, time.perf_counter() - start, snapshots={})
+            return _outcome(setup, result, setup.seconds(), snapshots={})
         params = result.snapshots[at]
         timings = dict(result.timings)
     second = setup.train(
         switch.second,
         params,
+        phase="second",
         steps=train_cfg["steps"] - at,
         eval_every=train_cfg["eval_every"],
         on_chunk=on_chunk,
@@ -341,14 +420,14 @@ def _run_continuation(
     first_records = {k[len("train/") :]: v for k, v in first.items() if k.startswith("train/")}
     records = _joined_records(first_records, dict(second.records), at)
     diverged = int(second.diverged_at)
-    outcome = _outcome(setup, second, time.perf_counter() - start)
+    outcome = _outcome(setup, second, setup.seconds())
     return dataclasses.replace(
         outcome,
         eval_steps=eval_steps,
         metrics=metrics,
         records=records,
         diverged_at=diverged if diverged >= 0 else None,
-        steps_done=at + second.steps_done,
+        steps_done=second.end_step,
         timings=_summed(timings, second.timings),
         snapshots={},
         continued_from=continued_from,

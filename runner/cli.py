@@ -171,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--resume", type=Path, metavar="RUN_DIR", help="reuse finished cells (one spec only)"
     )
+    run.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop training after this many seconds (engines inline and local): finished "
+        "cells are kept, running cells pause after their current chunk; exit 2, not judged; "
+        "--resume RUN_DIR continues (a machine lent for a few minutes at a time)",
+    )
     run.add_argument("--only", help="comma-separated optimizer names to run (one spec only)")
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE claims fail the run")
     run.add_argument(
@@ -411,6 +419,12 @@ def _print_interrupted(run_dir: Path, phase: str | None, claims) -> None:
             f"{run_dir} (every cell is reused), or: runner judge {run_dir}",
             file=sys.stderr,
         )
+    elif phase == "time limit":
+        print(
+            f"stopped at the time limit: finished cells are kept, paused cells continue where "
+            f"they stopped; not judged yet. Continue with --resume {run_dir}",
+            file=sys.stderr,
+        )
     elif phase == "robustness":
         print(
             f"interrupted during the robustness check: the run's claims are judged; continue "
@@ -509,6 +523,7 @@ def cmd_run(args) -> int:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     if args.resume is not None and not (args.resume / "manifest.json").exists():
         raise UsageError(f"--resume {args.resume}: not a run directory (no manifest.json)")
+    args.deadline = _deadline(args)
     prepared = []
     for path in paths:
         ready = _prepare_run(args, path)
@@ -539,6 +554,20 @@ def cmd_run(args) -> int:
     not_run = len(prepared) - len(outcomes)
     print(batch_summary(outcomes, time.monotonic() - started, not_run=not_run))
     return worst_exit_code(outcome.code for outcome in outcomes)
+
+
+def _deadline(args) -> float | None:
+    """``--time-limit`` as a ``time.time()`` deadline for the whole command (None: no limit)."""
+    limit = getattr(args, "time_limit", None)
+    if limit is None:
+        return None
+    if not limit > 0:
+        raise UsageError(f"--time-limit must be a positive number of seconds, got {limit:g}")
+    if args.engine not in (None, "inline", "local") or args.detach:
+        raise UsageError("--time-limit needs engine inline or local (the cells run here)")
+    if args.check_robustness or args.check_determinism:
+        raise UsageError("--time-limit trains only: run the checks on the finished run")
+    return time.time() + limit
 
 
 def _prepare_run(args, path: Path) -> _Prepared | None:
@@ -583,6 +612,7 @@ def _run_one(
         only=ready.only,
         data_sources=ready.sources,
         check_robustness=args.check_robustness,
+        deadline=getattr(args, "deadline", None),
     )
     statuses = outcome.cell_statuses
     if outcome.submitted:
@@ -600,7 +630,8 @@ def _run_one(
     _print_claims(outcome.claims)
     _print_not_evidence(loaded.spec)
     _print_robustness(outcome.robustness)
-    print(f"report: {outcome.run_dir / 'report.html'}")
+    if outcome.interrupted_while != "time limit":  # a paused run has no report yet
+        print(f"report: {outcome.run_dir / 'report.html'}")
     if (outcome.run_dir.parent / "index.html").exists():
         print(f"all runs: {outcome.run_dir.parent / 'index.html'}")
     if outcome.interrupted:

@@ -49,7 +49,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runner.plan import Cell
-from runner.store import SNAPSHOTS, cell_dir, read_json, read_summary, write_cell, write_json
+from runner.store import (
+    SNAPSHOTS,
+    cell_dir,
+    read_json,
+    read_paused,
+    read_summary,
+    remove_paused,
+    write_cell,
+    write_json,
+    write_paused,
+)
 
 ENGINES = ("inline", "local", "submitit", "ray")
 RAY_OPTIONS = ("address", "num_cpus", "cpus_per_cell", "gpus_per_cell")
@@ -203,6 +213,7 @@ def run_one(
     directory: str,
     on_chunk: Callable[[int], None] | None = None,
     stopping: Callable[[], bool] | None = None,
+    deadline: float | None = None,
 ) -> dict:
     """Train one cell and write its directory; never raises for a failing cell (except Ctrl-C).
 
@@ -211,11 +222,15 @@ def run_one(
     :mod:`runner.cell` loads jax and scipy's OpenBLAS. ``cell_json["perturbation"]`` (optional)
     goes to :func:`runner.cell.run_cell`. ``stopping()`` says whether Ctrl-C was pressed: an
     exception raised while it was is the interrupt in another type (raised inside a callback of
-    compiled code), not the cell's failure, and is raised as KeyboardInterrupt."""
+    compiled code), not the cell's failure, and is raised as KeyboardInterrupt.
+
+    ``deadline`` (``time.time()`` seconds, ``--time-limit``): past it the cell stops after its
+    current chunk and is kept as ``paused`` (:func:`runner.store.write_paused`); a paused cell
+    found in ``directory`` continues where it stopped."""
     from runner.threads import apply_thread_defaults
 
     apply_thread_defaults()
-    from runner.cell import run_cell
+    from runner.cell import Paused, run_cell
 
     cell = _cell_from_json(cell_json)
     perturbation = cell_json.get("perturbation")
@@ -228,14 +243,20 @@ def run_one(
             perturbation=perturbation,
             snapshots=cell.snapshots,
             donor_dir=donor_dir,
+            deadline=deadline,
+            paused=None if perturbation is not None else read_paused(path, cell.hash),
         )
     except KeyboardInterrupt:
         raise
+    except Paused as paused:
+        return write_paused(path, cell, paused.phases, paused.wall_seconds, paused.steps_done)
     except Exception:  # the cell's failure is data: recorded, judged as an error
         if stopping is not None and stopping():
             raise KeyboardInterrupt from None
         return write_cell(path, cell, None, traceback.format_exc(), perturbation=perturbation)
-    return write_cell(path, cell, outcome, None, perturbation=outcome.perturbation)
+    summary = write_cell(path, cell, outcome, None, perturbation=outcome.perturbation)
+    remove_paused(path)
+    return summary
 
 
 def _worker_init(parent: int | None = None, cache: str | None = None) -> None:
@@ -401,8 +422,13 @@ def execute(
     perturbation: dict[str, Any] | None = None,
     seconds: dict[str, float] | None = None,
     cache: Path | None = None,
+    deadline: float | None = None,
 ) -> dict[str, dict]:
     """Run every cell not in ``reuse`` (cell id -> stored summary); return all summaries.
+
+    ``deadline`` (``time.time()`` seconds; engines inline and local): no cell starts after it,
+    and a cell running when it passes stops after its current chunk, kept as ``paused``
+    (:func:`run_one`). Cells that did not start have no summary.
 
     ``perturbation`` goes to every cell (:func:`runner.cell.run_cell`); ``seconds`` (a previous
     run's wall time by cell hash) orders the pool's cells (:func:`longest_first`); ``cache``: the
@@ -410,6 +436,8 @@ def execute(
     ``local`` engine runs a single cell, or any cells with ``jobs=1``, inline."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    if deadline is not None and engine not in ("inline", "local"):
+        raise ValueError(f"a time limit needs engine inline or local, not {engine!r}")
     reuse = reuse or {}
     progress = progress or Progress(len(cells), jobs)
     summaries: dict[str, dict] = {}
@@ -447,10 +475,10 @@ def execute(
                 perturbation,
             )
         elif engine == "inline" or jobs <= 1 or len(todo) <= 1:
-            _run_inline(todo, run_dir, summaries, progress, perturbation)
+            _run_inline(todo, run_dir, summaries, progress, perturbation, deadline)
         else:
             ordered = longest_first(todo, seconds, jobs)
-            _run_local(ordered, run_dir, summaries, progress, jobs, perturbation, cache)
+            _run_local(ordered, run_dir, summaries, progress, jobs, perturbation, cache, deadline)
     except KeyboardInterrupt:
         progress.close()
         raise Interrupted(summaries) from None
@@ -535,10 +563,19 @@ def _run_inline(
     summaries: dict,
     progress: Progress,
     perturbation: dict[str, Any] | None = None,
+    deadline: float | None = None,
 ) -> None:
     with ctrl_c_caught() as stop:
-        for cell in _donors_first(todo):
-            _run_inline_cell(cell, run_dir, summaries, progress, stop, perturbation)
+        for number, cell in enumerate(_donors_first(todo)):
+            if number and _past(deadline):
+                break
+            _run_inline_cell(cell, run_dir, summaries, progress, stop, perturbation, deadline)
+
+
+def _past(deadline: float | None) -> bool:
+    """Whether the time limit has passed. The first cell of a call starts even then (and trains
+    at least one chunk), so that every call makes progress however short its limit."""
+    return deadline is not None and time.time() >= deadline
 
 
 def _run_inline_cell(
@@ -548,6 +585,7 @@ def _run_inline_cell(
     progress: Progress,
     stop: StopRequest,
     perturbation: dict[str, Any] | None,
+    deadline: float | None = None,
 ) -> None:
     if stop.requested:
         raise KeyboardInterrupt
@@ -563,6 +601,7 @@ def _run_inline_cell(
         str(cell_dir(run_dir, cell)),
         on_chunk=report_step,
         stopping=lambda: stop.requested,
+        deadline=deadline,
     )
     summaries[cell.cell_id] = summary
     progress.finish(cell, summary)
@@ -578,6 +617,7 @@ def _run_local(
     jobs: int,
     perturbation: dict[str, Any] | None = None,
     cache: Path | None = None,
+    deadline: float | None = None,
 ) -> None:
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
@@ -597,7 +637,7 @@ def _run_local(
         return cell.continues not in unfinished
 
     def submit_ready(pending: set[Future]) -> None:
-        while waiting and len(pending) < workers:
+        while waiting and len(pending) < workers and not (futures and _past(deadline)):
             cell = next((c for c in waiting if ready(c)), None)
             if cell is None:
                 if pending:
@@ -605,7 +645,9 @@ def _run_local(
                 cell = waiting[0]  # cannot happen (a donor never waits); never stall
             waiting.remove(cell)
             directory = str(cell_dir(run_dir, cell))
-            future = pool.submit(run_one, _cell_json(cell, perturbation), directory)
+            future = pool.submit(
+                run_one, _cell_json(cell, perturbation), directory, deadline=deadline
+            )
             futures[future] = cell
             pending.add(future)
 

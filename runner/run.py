@@ -151,6 +151,7 @@ def run_spec(
     progress_stream: Any = None,
     data_sources: dict[str, Any] | None = None,
     check_robustness: bool = False,
+    deadline: float | None = None,
 ) -> RunOutcome:
     """Train the cells (``engine``: see :mod:`runner.engines`; :func:`runner.engines.
     resolve_engine` gives the CLI's defaults), judge the claims and write the run directory.
@@ -159,7 +160,12 @@ def run_spec(
     the claims judged so far (the others are written as not judged); either way the report and
     junit are written and ``interrupted`` is set. ``check_robustness``: then re-run the cells of
     the run's smallest seed with perturbed initial parameters and judge again
-    (:func:`run_robustness`, :func:`judge_robustness`)."""
+    (:func:`run_robustness`, :func:`judge_robustness`).
+
+    ``deadline`` (``time.time()`` seconds; ``runner run --time-limit``): training stops there
+    (:func:`runner.engines.execute`). When cells are left, the run is not judged: its manifest
+    says ``paused``, ``interrupted_while`` is ``time limit``, and ``--resume`` continues it,
+    paused cells from where they stopped."""
     cells = select_cells(plan(loaded.spec, loaded.resolved), only)
     if resume is not None:
         run_dir = resume.resolve()  # reports/latest -> the run it points at
@@ -206,6 +212,7 @@ def run_spec(
             detach=detach,
             seconds=seconds,
             cache=compilation_cache(out_root),
+            deadline=deadline,
         )
     except Interrupted as stop:
         summaries, interrupted_while = stop.summaries, "training"
@@ -220,6 +227,22 @@ def run_spec(
             interrupted=False,
             reused=len(reuse),
             submitted=len(submitted.job_ids),
+        )
+    left = [
+        c.cell_id for c in cells if summaries.get(c.cell_id, {}).get("status") in (None, "paused")
+    ]
+    if deadline is not None and interrupted_while is None and left:
+        manifest = manifest_of(summaries, "paused")
+        manifest["interrupted_while"] = "time limit"
+        store.write_json(run_dir / "manifest.json", manifest)
+        store.point_latest(out_root if resume is None else run_dir.parent, run_dir)
+        return RunOutcome(
+            run_dir=run_dir,
+            claims=[],
+            cell_statuses={c["cell_id"]: c["status"] for c in manifest["cells"]},
+            interrupted=True,
+            reused=len(reuse),
+            interrupted_while="time limit",
         )
     # From here Ctrl-C is remembered, not raised, except while cells run or claims are judged:
     # whatever happens, the manifest, claims.json and the report are written whole.

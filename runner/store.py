@@ -5,6 +5,7 @@ reports/index.html                  every run below, newest first (runner.report
 reports/<utc>_<spec-name>_<spec-hash8>/
   manifest.json  spec.yaml  spec.resolved.yaml  overrides.txt  env.json  [spec.judged.yaml]
   cells/<cell_id>/  cell.json  metrics.npz  summary.json  [error.txt]  [snapshot.npz]
+                    [checkpoint.npz checkpoint.json]   a cell paused at --time-limit
   claims.json  [claims.previous.json]  report.html  junit.xml
   [robustness/cells/<cell_id>/]   --check-robustness: re-run cells, perturbation in cell.json
   [determinism/cells/<cell_id>/]  --check-determinism: re-run cells
@@ -15,6 +16,11 @@ start (``first: NAME``); ``claims.previous.json`` the judgement that the last ``
 replaced. ``spec.judged.yaml`` appears when ``runner judge --spec PATH`` re-judged the run with
 an edited spec: its claims and observables are the ones in ``claims.json``; ``spec.yaml`` stays
 the spec the cells were trained with.
+
+``checkpoint.npz`` / ``checkpoint.json`` hold a cell that ``runner run --time-limit`` stopped
+between two chunks (its summary says ``paused``): per training phase of the cell, the
+parameters and optimizer state where it stopped, its records and evaluations so far, and any
+phase it had finished; ``--resume`` continues it from there and removes them when the cell ends.
 
 Every file is written atomically (a temporary file in the same directory, then ``os.replace``),
 so a killed run never leaves a half-written file. A cell is *finished* when its
@@ -232,6 +238,120 @@ def write_cell(
 
 
 SNAPSHOTS = "snapshot.npz"  # a cell's parameters at the steps its continuers start from
+CHECKPOINT = "checkpoint"  # checkpoint.npz + checkpoint.json: a cell paused at its time limit
+
+
+def write_paused(
+    directory: Path, cell: Cell, phases: dict[str, Any], wall_seconds: float, steps_done: int
+) -> dict:
+    """Keep a paused cell (``phases``: name -> :class:`core.training.TrainResult`, the last one
+    stopped) so that ``--resume`` can finish it, and return its summary (status ``paused``).
+
+    ``checkpoint.npz`` holds, per phase ``P``, ``P/params/<i>``, ``P/opt_state/<i>`` (leaves in
+    ``jax.tree.leaves`` order), ``P/records/<name>``, ``P/evaluations/<name>``,
+    ``P/eval_steps`` and ``P/snapshots/<step>/<i>``; ``checkpoint.json`` the cell's hash, the
+    code version, the wall seconds so far and each phase's steps, flags and timings."""
+    import jax  # only a cell that trained calls this: jax is loaded already
+
+    arrays: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    for name, result in phases.items():
+        trees = {"params": result.params, "opt_state": result.opt_state}
+        for part, tree in trees.items():
+            for i, leaf in enumerate(jax.tree.leaves(tree)):
+                arrays[f"{name}/{part}/{i:04d}"] = np.asarray(leaf)
+        for part in ("records", "evaluations"):
+            for key, values in getattr(result, part).items():
+                arrays[f"{name}/{part}/{key}"] = np.asarray(values)
+        arrays[f"{name}/eval_steps"] = np.asarray(result.eval_steps)
+        for step, params in result.snapshots.items():
+            for i, leaf in enumerate(jax.tree.leaves(params)):
+                arrays[f"{name}/snapshots/{step}/{i:04d}"] = np.asarray(leaf)
+        meta[name] = {
+            "start_step": int(result.start_step),
+            "steps_done": int(result.steps_done),
+            "stopped": bool(result.stopped),
+            "diverged_at": int(np.asarray(result.diverged_at)),
+            "timings": dict(result.timings),
+        }
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(directory / f"{CHECKPOINT}.npz", buffer.getvalue())
+    write_json(
+        directory / f"{CHECKPOINT}.json",
+        {
+            "hash": cell.hash,
+            "code_version": code_version(),
+            "wall_seconds": wall_seconds,
+            "phases": meta,
+        },
+    )
+    atomic_write_text(directory / "cell.json", json.dumps(jsonable(cell.to_json()), indent=2))
+    summary = {
+        "cell_id": cell.cell_id,
+        "hash": cell.hash,
+        "status": "paused",
+        "steps_done": steps_done,
+        "diverged_at": None,
+        "wall_seconds": wall_seconds,
+        "timings": {},
+        "groups": {},
+        "error": None,
+        "finished_at": utc_now(),
+    }
+    write_json(directory / "summary.json", summary)
+    return summary
+
+
+def read_paused(directory: Path, cell_hash: str) -> tuple[dict[str, Any], float] | None:
+    """A paused cell's phases (name -> :class:`core.training.TrainResult` with its parameters,
+    optimizer state and snapshots as lists of leaves) and wall seconds so far; None when there
+    is no checkpoint, or it belongs to another cell hash or another version of the code (it is
+    then trained from the start)."""
+    from core.training import TrainResult
+
+    meta_path, npz_path = directory / f"{CHECKPOINT}.json", directory / f"{CHECKPOINT}.npz"
+    if not (meta_path.exists() and npz_path.exists()):
+        return None
+    try:
+        meta = read_json(meta_path)
+        if meta.get("hash") != cell_hash or meta.get("code_version") != code_version():
+            return None
+        with np.load(npz_path) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+    except (OSError, ValueError, json.JSONDecodeError):
+        return None
+
+    def part(name: str, kind: str) -> dict[str, np.ndarray]:
+        prefix = f"{name}/{kind}/"
+        return {k[len(prefix) :]: v for k, v in sorted(arrays.items()) if k.startswith(prefix)}
+
+    phases = {}
+    for name, info in meta["phases"].items():
+        snapshots: dict[int, list[np.ndarray]] = {}
+        for key, leaf in part(name, "snapshots").items():
+            step = int(key.split("/")[0])
+            snapshots.setdefault(step, []).append(leaf)
+        phases[name] = TrainResult(
+            params=list(part(name, "params").values()),
+            opt_state=list(part(name, "opt_state").values()),
+            records=part(name, "records"),
+            eval_steps=arrays[f"{name}/eval_steps"],
+            evaluations=part(name, "evaluations"),
+            diverged_at=np.asarray(info["diverged_at"]),
+            steps_done=info["steps_done"],
+            timings=info["timings"],
+            snapshots=snapshots,
+            start_step=info["start_step"],
+            stopped=info["stopped"],
+        )
+    return phases, float(meta.get("wall_seconds") or 0.0)
+
+
+def remove_paused(directory: Path) -> None:
+    """Drop a paused cell's checkpoint (the cell has ended)."""
+    for suffix in (".npz", ".json"):
+        (directory / f"{CHECKPOINT}{suffix}").unlink(missing_ok=True)
 
 
 def _write_snapshots(path: Path, cell_hash: str, snapshots: dict[int, list[Any]]) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 from core import metrics, models, optim, tasks, training
 from core.objectives import MeanSquaredError
@@ -216,3 +219,59 @@ def test_no_snapshot_after_divergence():
         objective, optax.sgd(1e4), params, data, steps=40, eval_every=20, snapshot_at=(20,)
     )
     assert 0 <= int(result.diverged_at) < 20 and result.snapshots == {}
+
+
+def test_a_stopped_run_resumed_equals_the_straight_run():
+    """``stop_when`` ends a run after a chunk; ``resume`` finishes it from its parameters and
+    optimizer state (Adam's moments and count, a mini-batch order, an evaluation schedule), and
+    the whole equals one uninterrupted call bit for bit, also after a disk-like round trip of
+    the state as lists of host leaves."""
+    objective, params, data = _problem()
+    sampler = training.BatchSampler.shuffled(40, 16, jax.random.PRNGKey(3))
+    tx = optax.adam(1e-2)
+    common = dict(steps=23, eval_every=5, evaluate=_evaluate, eval_data=data, sampler=sampler)
+    straight = training.train(objective, tx, params, data, snapshot_at=(15,), **common)
+    assert not straight.stopped and straight.end_step == 23
+
+    stopped = training.train(
+        objective, tx, params, data, snapshot_at=(15,), stop_when=lambda step: step >= 10, **common
+    )
+    assert stopped.stopped and stopped.steps_done == 10
+    np.testing.assert_array_equal(stopped.eval_steps, [0, 5, 10])
+    as_leaves = dataclasses.replace(
+        stopped,
+        params=[np.asarray(x) for x in jax.tree.leaves(stopped.params)],
+        opt_state=[np.asarray(x) for x in jax.tree.leaves(stopped.opt_state)],
+    )
+    for resumed_from in (stopped, as_leaves):
+        whole = training.train(
+            objective, tx, params, data, snapshot_at=(15,), resume=resumed_from, **common
+        )
+        assert not whole.stopped and whole.steps_done == 23 and whole.start_step == 0
+        np.testing.assert_array_equal(whole.eval_steps, straight.eval_steps)
+        for name in straight.records:
+            np.testing.assert_array_equal(whole.records[name], straight.records[name])
+        np.testing.assert_array_equal(whole.evaluations["mse"], straight.evaluations["mse"])
+        pairs = zip(jax.tree.leaves(whole.params), jax.tree.leaves(straight.params), strict=True)
+        for ours, ref in pairs:
+            np.testing.assert_array_equal(ours, ref)
+        assert set(whole.snapshots) == {15}
+
+
+def test_stop_when_is_not_asked_after_the_last_chunk_and_resume_checks_its_call():
+    objective, params, data = _problem()
+    asked = []
+    result = training.train(
+        objective,
+        optax.sgd(0.05),
+        params,
+        data,
+        steps=10,
+        eval_every=5,
+        stop_when=lambda step: asked.append(step) or True,
+    )
+    assert asked == [5] and result.stopped and result.steps_done == 5
+    with pytest.raises(ValueError, match="stopped run of the same call"):
+        training.train(
+            objective, optax.sgd(0.05), params, data, steps=10, start_step=3, resume=result
+        )
