@@ -5,9 +5,9 @@
     runner run SPEC... [--profile P] [--set a.b=v ...] [--engine inline|local|submitit|ray]
                     [--jobs N] [--engine-opt KEY=VALUE ...] [--detach]
                     [--check-determinism] [--check-robustness]
-                    [--out DIR] [--resume RUN_DIR] [--only OPT,...] [--strict]
+                    [--out DIR] [--resume RUN_DIR] [--time-limit S] [--only OPT,...] [--strict]
                     (default: engine local, one worker per core; inline with --jobs 1)
-                    SPEC... is one or more spec files or folders (a folder: its *.yaml files,
+                    SPEC... is one or more spec files or folders (a folder: its *.yaml, *.yml files,
                     sorted); several specs run one after another, every spec checked first
     runner status RUN_DIR              cells finished, failed and still pending
     runner judge RUN_DIR [--spec PATH] [--check-robustness]
@@ -103,7 +103,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-SPECS_HELP = "spec files or folders (a folder: its *.yaml files, sorted)"
+SPECS_HELP = "spec files or folders (a folder: its *.yaml and *.yml files, sorted)"
 PROFILE_HELP = (
     "a profile the spec defines (e.g. smoke, default, paper); default: the default profile, "
     "or the base spec where none is defined"

@@ -1,8 +1,9 @@
 """Several specs per command: ``runner run specs/a.yaml specs/b.yaml``, ``runner validate specs/``.
 
 - :func:`spec_paths`: the command line's spec arguments as files. A folder stands for its
-  ``*.yaml`` files (not its subfolders), sorted by name; a folder without any is a usage error
-  naming it. A file named twice (``specs/ specs/a.yaml``) is taken once, where it first appears.
+  ``*.yaml`` and ``*.yml`` files (not its subfolders), sorted by name; a folder without any
+  is a usage error naming it. A file named twice (``specs/ specs/a.yaml``) is taken once,
+  where it first appears.
 - :func:`worst_exit_code`: one exit code for several runs, the worst of theirs. From worst to
   best: 3 (a cell or a claim errored) > 2 (interrupted) > 1 (a claim failed) > 5 (nothing
   selected) > 0. Exit 4 (a bad spec or usage) is decided before anything runs: every spec is
@@ -19,14 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SPEC_SUFFIX = ".yaml"
+SPEC_SUFFIXES = (".yaml", ".yml")  # what a spec file's name ends with (also pytest's plugin)
 
 # Worst first: what a run of several specs exits with (see the module docstring).
 EXIT_SEVERITY = (3, 2, 1, 5, 0)
 
 
 class SpecPathError(Exception):
-    """A spec argument that names no spec (a folder without ``*.yaml`` files): exit 4."""
+    """A spec argument that names no spec (a folder without ``*.yaml`` or ``*.yml`` files):
+    exit 4."""
 
 
 def spec_paths(arguments: Iterable[Path]) -> list[Path]:
@@ -36,9 +38,11 @@ def spec_paths(arguments: Iterable[Path]) -> list[Path]:
     seen: set[Path] = set()
     for argument in arguments:
         if argument.is_dir():
-            found = sorted(p for p in argument.glob(f"*{SPEC_SUFFIX}") if p.is_file())
+            found = sorted(
+                p for p in argument.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()
+            )
             if not found:
-                raise SpecPathError(f"{argument}: a folder with no {SPEC_SUFFIX} spec in it")
+                raise SpecPathError(f"{argument}: a folder with no .yaml or .yml spec in it")
         else:
             found = [argument]
         for path in found:

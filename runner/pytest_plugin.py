@@ -39,11 +39,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from runner.many import SPEC_SUFFIXES
+
 if TYPE_CHECKING:
     from runner.load import LoadedSpec
     from runner.results import ClaimResult
 
-SPEC_SUFFIXES = (".yaml", ".yml")
 #: a top-level ``claims:`` key (quoted or not) at the start of a line: what makes a YAML file in
 #: a named folder a spec. Read as text, so a spec with a YAML mistake is still collected (and
 #: reported), and no YAML is parsed for files that are not specs.

@@ -65,12 +65,23 @@ def test_validate_a_folder(specs, capsys):
     assert re.search(rf"{re.escape(str(specs / 'c.yaml'))}:\d+:1  trian  unknown key", captured.err)
 
 
+def test_a_folder_stands_for_its_yml_specs_too(specs, capsys):
+    (specs / "b.yaml").rename(specs / "b.yml")
+    (specs / "notes.txt").write_text("not a spec")
+    assert cli.main(["validate", str(specs)]) == cli.EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines] == [str(specs / "a.yaml"), str(specs / "b.yml")]
+
+
 @pytest.mark.parametrize("command", ["validate", "plan", "run", "data"])
 def test_a_folder_without_specs_is_a_usage_error(tmp_path, capsys, command):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert cli.main([command, str(empty)]) == cli.EXIT_USAGE
-    assert f"runner: error: {empty}: a folder with no .yaml spec in it" in capsys.readouterr().err
+    assert (
+        f"runner: error: {empty}: a folder with no .yaml or .yml spec in it"
+        in capsys.readouterr().err
+    )
 
 
 def test_plan_several_specs(specs, capsys):
