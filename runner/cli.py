@@ -547,7 +547,21 @@ def cmd_run(args) -> int:
     for number, ready in enumerate(prepared):
         if number:
             print()
-        code, claims = _run_one(args, ready, engine, engine_options, time.monotonic())
+        try:
+            code, claims = _run_one(args, ready, engine, engine_options, time.monotonic())
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception:  # one spec's unexpected error: the others still run (exit 3)
+            if args.debug:
+                raise
+            import traceback
+
+            print(
+                f"runner: internal error in {ready.path} (--debug for the traceback):",
+                file=sys.stderr,
+            )
+            print(traceback.format_exc().strip().splitlines()[-1], file=sys.stderr)
+            code, claims = EXIT_INTERNAL_ERROR, []
         outcomes.append(SpecOutcome(ready.path, code, claims))
         if code == EXIT_INTERRUPTED:  # Ctrl-C stops the batch, not just this spec
             break

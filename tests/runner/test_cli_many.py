@@ -156,6 +156,16 @@ def test_an_interrupt_stops_the_remaining_specs(specs, fake_runs, capsys):
                      capsys.readouterr().out, re.M)  # fmt: skip
 
 
+def test_an_unexpected_error_in_one_spec_does_not_stop_the_others(specs, fake_runs, capsys):
+    outcomes, ran = fake_runs
+    outcomes["first"] = {"cell_statuses": "not a dict"}  # RunOutcome() raises TypeError
+    assert cli.main(["run", str(specs), "--jobs", "1"]) == cli.EXIT_INTERNAL_ERROR
+    assert ran == ["first", "second"]
+    captured = capsys.readouterr()
+    assert f"runner: internal error in {specs / 'a.yaml'}" in captured.err
+    assert re.search(r"^2 specs: .*; exit 3 \(a\.yaml\)$", captured.out, re.M)
+
+
 def test_one_spec_prints_no_batch_line(specs, fake_runs, capsys):
     assert cli.main(["run", str(specs / "a.yaml"), "--jobs", "1"]) == cli.EXIT_OK
     out = capsys.readouterr().out
