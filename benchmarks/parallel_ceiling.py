@@ -6,7 +6,10 @@ script measures that directly: the same work timed alone, then in two processes 
 with one BLAS and one XLA thread, as the runner's workers), both warmed up first so that no
 compilation is timed. Per workload it prints the time alone, the mean time of the two together,
 the slowdown (together / alone) and the speed-up two workers can reach at most on it,
-``2 / slowdown``. Workloads:
+``2 / slowdown``. It also times the work alone with the threads ``runner run --jobs 1`` uses
+(XLA's own pool, which spreads some operations over both cores) and prints the speed-up two
+workers can reach at most over that, ``2 x jobs-1 time / time together``: the ceiling of the
+``--jobs 1`` comparison of ``benchmarks/suite.py``. Workloads:
 
 * ``matmul[:N]``: a jitted loop of N (20 000) 256 x 256 float32 matrix products (the
   hardware's own ceiling for small dense work, no pgdlab code);
@@ -67,10 +70,13 @@ def _cell_work(target: str) -> Any:
     return lambda: run_cell(cell.params)
 
 
-def _worker(target: str, repeats: int, barrier: Any, results: Any) -> None:
-    from runner.threads import apply_worker_thread_defaults
+def _worker(target: str, repeats: int, barrier: Any, results: Any, as_worker: bool) -> None:
+    from runner.threads import apply_thread_defaults, apply_worker_thread_defaults
 
-    apply_worker_thread_defaults()  # one BLAS and one XLA thread, as runner's workers
+    if as_worker:
+        apply_worker_thread_defaults()  # one BLAS and one XLA thread, as runner's workers
+    else:
+        apply_thread_defaults()  # as `runner run --jobs 1`: XLA's own thread pool
     if target.startswith("matmul"):
         work = _matmul_work(int(target.partition(":")[2] or 20_000))
     else:
@@ -85,12 +91,13 @@ def _worker(target: str, repeats: int, barrier: Any, results: Any) -> None:
     results.put(statistics.median(times))
 
 
-def measure(target: str, processes: int, repeats: int) -> list[float]:
-    """Median seconds of ``target`` in each of ``processes`` spawned workers run at once."""
+def measure(target: str, processes: int, repeats: int, as_worker: bool = True) -> list[float]:
+    """Median seconds of ``target`` in each of ``processes`` spawned workers run at once, with
+    the threads of runner's workers (``as_worker``) or of ``runner run --jobs 1``."""
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(processes), context.Queue()
     workers = [
-        context.Process(target=_worker, args=(target, repeats, barrier, results))
+        context.Process(target=_worker, args=(target, repeats, barrier, results, as_worker))
         for _ in range(processes)
     ]
     for worker in workers:
@@ -112,22 +119,28 @@ def main(argv: list[str]) -> int:
     matmul = [] if args.no_matmul else [f"matmul:{args.matmul_iterations}"]
     targets = matmul + list(args.cells)
     rows = []
-    print(f"{'workload':44} {'alone s':>8} {'two s':>8} {'slowdown':>8} {'max speed-up':>12}")
+    print(
+        f"{'workload':40} {'jobs-1 s':>8} {'alone s':>8} {'two s':>8} {'slowdown':>8} "
+        f"{'max vs alone':>12} {'max vs jobs-1':>13}"
+    )
     for target in targets:
+        inline = measure(target, 1, args.repeats, as_worker=False)[0]
         alone = measure(target, 1, args.repeats)[0]
         together = statistics.mean(measure(target, 2, args.repeats))
         slowdown = together / alone
         row = {
             "workload": target,
-            "alone_s": alone,
-            "together_s": together,
+            "jobs1_s": inline,  # alone, with the threads of runner run --jobs 1
+            "alone_s": alone,  # alone, one worker's threads
+            "together_s": together,  # two workers at once, the mean of the two
             "slowdown": slowdown,
             "max_speedup": 2 / slowdown,
+            "max_speedup_over_jobs1": 2 * inline / together,
         }
         rows.append(row)
         print(
-            f"{target[:44]:44} {alone:8.2f} {together:8.2f} {slowdown:8.3f} "
-            f"{row['max_speedup']:12.2f}",
+            f"{target[:40]:40} {inline:8.2f} {alone:8.2f} {together:8.2f} {slowdown:8.3f} "
+            f"{row['max_speedup']:12.2f} {row['max_speedup_over_jobs1']:13.2f}",
             flush=True,
         )
     result = {

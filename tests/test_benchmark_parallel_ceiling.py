@@ -27,3 +27,4 @@ def test_parallel_ceiling_times_the_same_work_alone_and_in_two_processes():
     (row,) = json.loads(done.stdout.strip().splitlines()[-1])["rows"]
     assert row["workload"] == "matmul:20" and row["alone_s"] > 0 and row["together_s"] > 0
     assert row["max_speedup"] == pytest.approx(2 * row["alone_s"] / row["together_s"])
+    assert row["max_speedup_over_jobs1"] == pytest.approx(2 * row["jobs1_s"] / row["together_s"])
