@@ -287,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--results", type=Path, default=Path("results"), help="the summaries")
     results.add_argument("--page", type=Path, default=Path("docs/results.md"), help="page to write")
     results.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        help="a reports folder: its results.html twin of the page is written when it holds an "
+        "index.html",
+    )
+    results.add_argument(
         "--check", action="store_true", help="exit 1 when the page is out of date; write nothing"
     )
 
@@ -1045,6 +1052,12 @@ def cmd_results(args) -> int:
         args.page.parent.mkdir(parents=True, exist_ok=True)
         args.page.write_text(page)
     print(f"results: {args.page} ({len(scales.collected(args.results))} run(s) collected)")
+    twin = scales.write_html_twin(page, args.reports)
+    if twin is not None:
+        from runner.report.index import write_index
+
+        write_index(args.reports)  # its link to the twin
+        print(f"results: {twin}")
     return EXIT_OK
 
 

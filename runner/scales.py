@@ -260,6 +260,34 @@ def _claim_rows(profiles: dict[str, RunSummary]) -> list[tuple[str, str, list[st
     return rows
 
 
+RESULTS_HTML = "results.html"  # the page's HTML twin, beside a reports folder's index.html
+
+
+def render_html(markdown: str) -> str:
+    """The page as one self-contained HTML file in the reports' look: the Markdown rendered by
+    markdown-it (CommonMark and tables; raw HTML in it is escaped, not passed through)."""
+    from markdown_it import MarkdownIt
+
+    from runner.report.html import jinja_environment
+
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    template = jinja_environment().get_template("results.html.j2")
+    return template.render(title=PAGE_TITLE, body=body)
+
+
+def write_html_twin(markdown: str, reports: Path) -> Path | None:
+    """``reports/results.html`` when ``reports`` holds an ``index.html`` (the folder's runs list
+    then links to it), else nothing; its path or None."""
+    from runner import store
+    from runner.report.index import INDEX
+
+    if not (Path(reports) / INDEX).is_file():
+        return None
+    path = Path(reports) / RESULTS_HTML
+    store.atomic_write_text(path, render_html(markdown))
+    return path
+
+
 def render_markdown(results_root: Path, *, source: str = "results/") -> str:
     """The page, from the summaries under ``results_root`` alone."""
     results_root = Path(results_root)

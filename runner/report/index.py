@@ -173,10 +173,12 @@ def render_index(out_root: Path) -> str:
     entries = run_entries(out_root)
     rows = [_row(entry, previous_run(entry.run_dir, entries)) for entry in reversed(entries)]
     specs = sorted({e.spec_name for e in entries})
+    # ``runner results`` writes the verdicts across scales beside this page (runner.scales)
+    results = (Path(out_root) / "results.html").is_file()
     return (
         jinja_environment()
         .get_template("index.html.j2")
-        .render(folder=Path(out_root).resolve().name, rows=rows, specs=specs)
+        .render(folder=Path(out_root).resolve().name, rows=rows, specs=specs, results=results)
     )
 
 

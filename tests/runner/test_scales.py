@@ -108,7 +108,7 @@ def test_machine_text_names_cores_and_processor(tmp_path):
 
 def test_cli_collects_writes_and_checks(tmp_path, capsys):
     results, page = tmp_path / "results", tmp_path / "docs" / "results.md"
-    paths = ["--results", str(results), "--page", str(page)]
+    paths = ["--results", str(results), "--page", str(page), "--reports", str(tmp_path / "r")]
     assert main(["results", *paths, "--check"]) == 1  # no page yet: out of date
     assert main(["results", *paths, "--collect", str(STORED)]) == 0
     assert "regression_1d" in page.read_text()
@@ -160,3 +160,30 @@ def test_answers_are_shown_under_their_spec_and_checked(tmp_path, capsys):
     (results / "answers.yaml").write_text("lemmas:\n  x: text\n")
     with pytest.raises(scales.AnswersError, match="lemmas: no collected run"):
         scales.render_markdown(results)
+
+
+def test_an_html_twin_beside_a_reports_index_linked_from_it(tmp_path, capsys):
+    """With a reports folder that has an index.html, ``runner results`` also writes
+    ``results.html`` there: the same tables in HTML, raw HTML from the summaries escaped, and
+    the index links to it. Without an index nothing is written there."""
+    reports = tmp_path / "reports"
+    run = _run_copy(tmp_path, "r1", profile="default", created="2026-01-01T00:00:00Z")
+    shutil.copytree(run, reports / "r1")
+    claims = json.loads((run / "claims.json").read_text())
+    claims["claims"][0]["statement"] = "<script>alert(1)</script> holds"
+    (run / "claims.json").write_text(json.dumps(claims))
+    paths = ["--results", str(tmp_path / "results"), "--page", str(tmp_path / "results.md")]
+    assert main(["results", *paths, "--reports", str(reports), "--collect", str(run)]) == 0
+    assert not (reports / "results.html").exists()  # no index.html yet
+    from runner.report.index import write_index
+
+    write_index(reports)
+    assert 'href="results.html"' not in (reports / "index.html").read_text()
+    assert main(["results", *paths, "--reports", str(reports)]) == 0
+    assert f"results: {reports / 'results.html'}" in capsys.readouterr().out
+    html = (reports / "results.html").read_text()
+    assert (
+        "<table>" in html and "<th>default</th>" in html and "<code>gn_uniform_rate</code>" in html
+    )
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="results.html"' in (reports / "index.html").read_text()
