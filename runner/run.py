@@ -218,31 +218,18 @@ def run_spec(
         summaries, interrupted_while = stop.summaries, "training"
     except Detached as submitted:
         manifest = manifest_of(submitted.summaries, "submitted")
-        store.write_json(run_dir / "manifest.json", manifest)
-        store.point_latest(out_root if resume is None else run_dir.parent, run_dir)
-        return RunOutcome(
-            run_dir=run_dir,
-            claims=[],
-            cell_statuses={c["cell_id"]: c["status"] for c in manifest["cells"]},
-            interrupted=False,
-            reused=len(reuse),
-            submitted=len(submitted.job_ids),
+        latest = out_root if resume is None else run_dir.parent
+        return _ended_before_judging(
+            manifest, run_dir, latest, len(reuse), submitted=len(submitted.job_ids)
         )
     left = [
         c.cell_id for c in cells if summaries.get(c.cell_id, {}).get("status") in (None, "paused")
     ]
     if deadline is not None and interrupted_while is None and left:
-        manifest = manifest_of(summaries, "paused")
-        manifest["interrupted_while"] = "time limit"
-        store.write_json(run_dir / "manifest.json", manifest)
-        store.point_latest(out_root if resume is None else run_dir.parent, run_dir)
-        return RunOutcome(
-            run_dir=run_dir,
-            claims=[],
-            cell_statuses={c["cell_id"]: c["status"] for c in manifest["cells"]},
-            interrupted=True,
-            reused=len(reuse),
-            interrupted_while="time limit",
+        manifest = {**manifest_of(summaries, "paused"), "interrupted_while": "time limit"}
+        latest = out_root if resume is None else run_dir.parent
+        return _ended_before_judging(
+            manifest, run_dir, latest, len(reuse), interrupted=True, interrupted_while="time limit"
         )
     # From here Ctrl-C is remembered, not raised, except while cells run or claims are judged:
     # whatever happens, the manifest, claims.json and the report are written whole.
@@ -283,6 +270,18 @@ def run_spec(
         interrupted_while=interrupted_while,
         robustness=judged.robustness,
     )
+
+
+def _ended_before_judging(
+    manifest: dict[str, Any], run_dir: Path, latest: Path, reused: int, **why: Any
+) -> RunOutcome:
+    """The outcome of a run that ends before judging (submitted to a cluster, or paused at its
+    time limit; ``why``: the :class:`RunOutcome` fields that say so): its ``manifest`` written,
+    ``latest`` (a folder of runs) pointing at it."""
+    store.write_json(run_dir / "manifest.json", manifest)
+    store.point_latest(latest, run_dir)
+    statuses = {c["cell_id"]: c["status"] for c in manifest["cells"]}
+    return RunOutcome(run_dir=run_dir, claims=[], cell_statuses=statuses, reused=reused, **why)
 
 
 def _manifest_writer(

@@ -12,7 +12,14 @@ from runner.kinds.claims.base import ClaimBase, Comparison, Side, Stop, groups_f
 from runner.kinds.claims.figures import groups_figure
 from runner.kinds.claims.margins import relative_margin, relative_noise
 from runner.kinds.claims.seeds import OPS, Numbers, check_groups, spread, total
-from runner.kinds.claims.selection import cell_ids, checked_groups, distinct, table
+from runner.kinds.claims.selection import (
+    cell_ids,
+    checked_groups,
+    distinct,
+    for_each_sentence,
+    for_each_values,
+    table,
+)
 from runner.kinds.claims.sentences import (
     apart,
     capital,
@@ -117,23 +124,11 @@ class CompareClaim(ClaimBase):
         """The comparison at every value of ``for_each``: all must hold; a value where a side
         has no cell or a missing value ends the claim as :meth:`_compare` does."""
         key = self.for_each
-        points: list[Any] = []
-        for where in (self.left.where, self.right.where):
-            for cell in context.matching(where):
-                selector = cell.selector()
-                if key not in selector:
-                    raise Stop("ERROR", f"for_each {key!r} is not a key of cell {cell.cell_id}")
-                points = distinct([*points, selector[key]])
-        if all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in points):
-            points.sort()
+        points = for_each_values(context, (self.left.where, self.right.where), key)
         parts = [(p, self._compare(context, {key: p})) for p in points]
         passed = all(part.passed for _, part in parts)
         deciding = min((part for _, part in parts), key=lambda part: part.margin)
-        sentence = f"At {key} = " + "; at ".join(
-            f"{value(p)}: {part.sentence.rstrip('.')}" for p, part in parts
-        )
-        held = sum(part.passed for _, part in parts)
-        sentence += f". Holds at {held} of {count(len(parts), 'value')} of {key}."
+        sentence = for_each_sentence(key, [(p, part.sentence, part.passed) for p, part in parts])
         evidence = [
             Evidence(f"{key}={value(p)}: {e.label}", e.values, e.cell_id, e.passed)
             for p, part in parts

@@ -35,6 +35,34 @@ def distinct(items: Iterable[Any]) -> list[Any]:
     return out
 
 
+def for_each_values(context: Context, wheres: Iterable[Where], key: str) -> list[Any]:
+    """The values the sweep key ``key`` takes in the cells any of ``wheres`` selects (a claim's
+    ``for_each``): distinct, sorted when they are numbers. A selected cell without the key ends
+    the claim as an ERROR."""
+    from runner.kinds.claims.base import Stop
+
+    values: list[Any] = []
+    for where in wheres:
+        for cell in context.matching(where):
+            selector = cell.selector()
+            if key not in selector:
+                raise Stop("ERROR", f"for_each {key!r} is not a key of cell {cell.cell_id}")
+            values = distinct([*values, selector[key]])
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        values.sort()
+    return values
+
+
+def for_each_sentence(key: str, parts: list[tuple[Any, str, bool]]) -> str:
+    """``At KEY = v1: ...; at v2: ... Holds at k of n values of KEY.`` from ``(value, observed
+    sentence, passed)`` per value."""
+    from runner.text import count, value
+
+    sentence = f"At {key} = " + "; at ".join(f"{value(p)}: {s.rstrip('.')}" for p, s, _ in parts)
+    held = sum(passed for _, _, passed in parts)
+    return f"{sentence}. Holds at {held} of {count(len(parts), 'value')} of {key}."
+
+
 @dataclass
 class Context:
     """The run's cells, the spec's observables and its metrics by recorded name (``metric_key``:

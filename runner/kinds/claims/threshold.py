@@ -9,7 +9,6 @@ from pydantic import Field
 from runner.kinds.claims.base import (
     Comparison,
     GroupReduce,
-    Stop,
     groups_field,
     verdict,
 )
@@ -30,6 +29,8 @@ from runner.kinds.claims.selection import (
     cell_ids,
     checked_groups,
     distinct,
+    for_each_sentence,
+    for_each_values,
     table,
 )
 from runner.kinds.claims.sentences import (
@@ -114,14 +115,7 @@ class ThresholdClaim(OneSelectionClaim):
         ``where`` adds that value; all must hold. A value that ends early (:class:`Stop`) ends
         the claim."""
         key = self.for_each
-        points: list[Any] = []
-        for cell in context.matching(self.where):
-            selector = cell.selector()
-            if key not in selector:
-                raise Stop("ERROR", f"for_each {key!r} is not a key of cell {cell.cell_id}")
-            points = distinct([*points, selector[key]])
-        if all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in points):
-            points.sort()
+        points = for_each_values(context, [self.where], key)
         parts = [
             (p, self.model_copy(update={"where": {**self.where, key: p}, "for_each": None}))
             for p in points
@@ -130,11 +124,9 @@ class ThresholdClaim(OneSelectionClaim):
         passed = all(part.verdict == "PASS" for _, part in judged)
         margins = [part for _, part in judged if part.margin is not None]
         deciding = min(margins, key=lambda part: part.margin) if margins else None
-        sentence = f"At {key} = " + "; at ".join(
-            f"{value(p)}: {part.observed_sentence.rstrip('.')}" for p, part in judged
+        sentence = for_each_sentence(
+            key, [(p, part.observed_sentence, part.verdict == "PASS") for p, part in judged]
         )
-        held = sum(part.verdict == "PASS" for _, part in judged)
-        sentence += f". Holds at {held} of {count(len(judged), 'value')} of {key}."
         return self.result(
             context,
             verdict(passed),
