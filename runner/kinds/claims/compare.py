@@ -16,6 +16,7 @@ from runner.kinds.claims.selection import (
     cell_ids,
     checked_groups,
     distinct,
+    for_each_record,
     for_each_sentence,
     for_each_values,
     table,
@@ -129,11 +130,9 @@ class CompareClaim(ClaimBase):
         passed = all(part.passed for _, part in parts)
         deciding = min((part for _, part in parts), key=lambda part: part.margin)
         sentence = for_each_sentence(key, [(p, part.sentence, part.passed) for p, part in parts])
-        evidence = [
-            Evidence(f"{key}={value(p)}: {e.label}", e.values, e.cell_id, e.passed)
-            for p, part in parts
-            for e in part.evidence
-        ]
+        observed, evidence = for_each_record(
+            key, [(p, part.observed, part.evidence) for p, part in parts]
+        )
         figure_values: dict[str, dict[str, float]] = {}
         if all(part.groups == [""] for _, part in parts):
             for p, part in parts:
@@ -143,11 +142,7 @@ class CompareClaim(ClaimBase):
             context,
             verdict(passed),
             sentence,
-            observed={
-                "for_each": key,
-                "points": points,
-                "at": {value(p): part.observed for p, part in parts},
-            },
+            observed=observed,
             margin=deciding.margin,
             noise=deciding.noise,
             evidence=evidence,

@@ -63,6 +63,27 @@ def for_each_sentence(key: str, parts: list[tuple[Any, str, bool]]) -> str:
     return f"{sentence}. Holds at {held} of {count(len(parts), 'value')} of {key}."
 
 
+def for_each_record(
+    key: str, parts: list[tuple[Any, dict[str, Any], list[Any]]]
+) -> tuple[dict[str, Any], list[Any]]:
+    """A for_each claim's ``observed`` (the values and each one's observed) and evidence (each
+    value's rows, labelled ``KEY=v: ...``), from ``(value, observed, evidence)`` per value."""
+    from runner.results import Evidence
+    from runner.text import value
+
+    observed = {
+        "for_each": key,
+        "points": [p for p, _, _ in parts],
+        "at": {value(p): seen for p, seen, _ in parts},
+    }
+    evidence = [
+        Evidence(f"{key}={value(p)}: {e.label}", e.values, e.cell_id, e.passed)
+        for p, _, rows in parts
+        for e in rows
+    ]
+    return observed, evidence
+
+
 @dataclass
 class Context:
     """The run's cells, the spec's observables and its metrics by recorded name (``metric_key``:

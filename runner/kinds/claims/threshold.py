@@ -29,6 +29,7 @@ from runner.kinds.claims.selection import (
     cell_ids,
     checked_groups,
     distinct,
+    for_each_record,
     for_each_sentence,
     for_each_values,
     table,
@@ -44,7 +45,7 @@ from runner.kinds.claims.sentences import (
 )
 from runner.kinds.observables import describe
 from runner.results import Evidence
-from runner.text import count, number, value
+from runner.text import count, number
 
 
 class ThresholdClaim(OneSelectionClaim):
@@ -127,22 +128,17 @@ class ThresholdClaim(OneSelectionClaim):
         sentence = for_each_sentence(
             key, [(p, part.observed_sentence, part.verdict == "PASS") for p, part in judged]
         )
+        observed, evidence = for_each_record(
+            key, [(p, part.observed, part.evidence) for p, part in judged]
+        )
         return self.result(
             context,
             verdict(passed),
             sentence,
-            observed={
-                "for_each": key,
-                "points": points,
-                "at": {value(p): part.observed for p, part in judged},
-            },
+            observed=observed,
             margin=None if deciding is None else deciding.margin,
             noise=None if deciding is None else deciding.noise,
-            evidence=[
-                Evidence(f"{key}={value(p)}: {e.label}", e.values, e.cell_id, e.passed)
-                for p, part in judged
-                for e in part.evidence
-            ],
+            evidence=evidence,
             cells=distinct(c for _, part in judged for c in part.cells),
         )
 
