@@ -145,7 +145,7 @@ def measure_cell(
         return jax.jit(direction)
 
     directions = {name: direction_fn(tx) for name, tx in solvers.items()}
-    reference = direction_fn(scale_by_levenberg_marquardt(damping, solver="cholesky"))
+    reference = directions["cholesky"]  # given float64 arrays, jit traces it again in float64
     train_step = jax.jit(
         lambda p, batch: jax.tree.map(
             lambda w, d: w - lm.learning_rate * d,

@@ -4,21 +4,11 @@ smoke profile, in a fresh interpreter: the script turns on float64 for its refer
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
+from functools import partial
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.benchmark_scripts import run_script
 
-
-def run_benchmark(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "benchmarks/lm_solvers.py", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+run_benchmark = partial(run_script, "benchmarks/lm_solvers.py")
 
 
 def test_cg_reaches_the_cholesky_direction_on_the_smoke_cells():

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.benchmark_scripts import run_script
 
 
 def test_parallel_ceiling_times_the_same_work_alone_and_in_two_processes():
     """A tiny matmul loop, alone and in two spawned processes (in a fresh interpreter: the
     workers import the script as a module)."""
-    done = subprocess.run(
-        [sys.executable, "benchmarks/parallel_ceiling.py", "--cells", "--repeats", "1"]
-        + ["--matmul-iterations", "20", "--json", "-"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = run_script(
+        "benchmarks/parallel_ceiling.py",
+        *["--cells", "--repeats", "1", "--matmul-iterations", "20", "--json", "-"],
     )
     assert done.returncode == 0, done.stderr[-2000:]
     (row,) = json.loads(done.stdout.strip().splitlines()[-1])["rows"]

@@ -4,26 +4,16 @@ the state kept in chunks.json, the finished run collected for the results page."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 
 import yaml
 
 from runner import store
+from tests.benchmark_scripts import run_script
 from tests.runner.test_crash import SPEC
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "scripts/run_in_chunks.py", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+_script = partial(run_script, "scripts/run_in_chunks.py")
 
 
 def test_a_run_in_tiny_chunks_resumes_until_judged_and_is_collected(tmp_path):
